@@ -1,0 +1,117 @@
+package abi
+
+// Capability names a group of host functions (or WASI preopens) a plugin may be granted.
+// Every capability is denied unless the manifest declares it and the user granted it.
+type Capability string
+
+const (
+	CapHTTP    Capability = "http"
+	CapFSRead  Capability = "fs_read"
+	CapFSWrite Capability = "fs_write"
+	CapEnv     Capability = "env"
+	CapKV      Capability = "kv"
+	CapLog     Capability = "log"
+	CapExec    Capability = "exec"
+)
+
+// AllCapabilities lists every capability in the order they are shown to users.
+var AllCapabilities = []Capability{CapHTTP, CapFSRead, CapFSWrite, CapEnv, CapKV, CapLog, CapExec}
+
+// Placeholders allowed at the start of fs_read / fs_write entries.
+const (
+	// PlaceholderWorkspace is the agent's working directory; plugins see it at /workspace.
+	PlaceholderWorkspace = "{workspace}"
+	// PlaceholderPluginData is a directory private to the plugin; plugins see it at /data.
+	PlaceholderPluginData = "{plugin_data}"
+)
+
+// Guest paths where placeholder directories are mounted.
+const (
+	GuestWorkspace  = "/workspace"
+	GuestPluginData = "/data"
+)
+
+// Capabilities is the [capabilities] table of a manifest. The zero value grants nothing.
+type Capabilities struct {
+	HTTP    []string `toml:"http" json:"http,omitempty"`
+	FSRead  []string `toml:"fs_read" json:"fs_read,omitempty"`
+	FSWrite []string `toml:"fs_write" json:"fs_write,omitempty"`
+	Env     []string `toml:"env" json:"env,omitempty"`
+	KV      bool     `toml:"kv" json:"kv,omitempty"`
+	Log     bool     `toml:"log" json:"log,omitempty"`
+	Exec    bool     `toml:"exec" json:"exec,omitempty"`
+}
+
+// Has reports whether c includes capability name.
+func (c Capabilities) Has(name Capability) bool {
+	switch name {
+	case CapHTTP:
+		return len(c.HTTP) > 0
+	case CapFSRead:
+		return len(c.FSRead) > 0
+	case CapFSWrite:
+		return len(c.FSWrite) > 0
+	case CapEnv:
+		return len(c.Env) > 0
+	case CapKV:
+		return c.KV
+	case CapLog:
+		return c.Log
+	case CapExec:
+		return c.Exec
+	}
+	return false
+}
+
+// Empty reports whether c grants nothing at all.
+func (c Capabilities) Empty() bool {
+	for _, name := range AllCapabilities {
+		if c.Has(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// Describe returns one plain-language line per capability, as a user should read it before
+// granting: "may send HTTP requests to api.example.com".
+func (c Capabilities) Describe() []string {
+	var lines []string
+	if len(c.HTTP) > 0 {
+		lines = append(lines, "may send HTTP requests to "+joinList(c.HTTP))
+	}
+	if len(c.FSRead) > 0 {
+		lines = append(lines, "may read files in "+joinList(c.FSRead))
+	}
+	if len(c.FSWrite) > 0 {
+		lines = append(lines, "may read and write files in "+joinList(c.FSWrite))
+	}
+	if len(c.Env) > 0 {
+		lines = append(lines, "may read the secrets/settings "+joinList(c.Env))
+	}
+	if c.KV {
+		lines = append(lines, "may keep its own persistent key-value data")
+	}
+	if c.Log {
+		lines = append(lines, "may write messages to hermes' log")
+	}
+	if c.Exec {
+		lines = append(lines, "may run shell commands in the sandbox (approval rules apply)")
+	}
+	return lines
+}
+
+func joinList(items []string) string {
+	out := ""
+	for i, s := range items {
+		switch {
+		case i == 0:
+		case i == len(items)-1:
+			out += " and "
+		default:
+			out += ", "
+		}
+		out += s
+	}
+	return out
+}
