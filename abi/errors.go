@@ -15,6 +15,7 @@ const (
 	CodeTrap          Code = "trap"              // the module crashed
 	CodeBadPlugin     Code = "bad_plugin"        // the manifest or module cannot be used
 	CodeNotFound      Code = "not_found"         // no such plugin or tool
+	CodeCanceled      Code = "canceled"          // the caller gave up (Ctrl-C, a closed request)
 )
 
 // Error is a failed call, with the code that classifies it. Plugin and Tool say where it happened.

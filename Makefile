@@ -1,0 +1,80 @@
+# hermes — build, test, demo and benchmarks. Every target installs what it needs when missing
+# (Debian packages for the C/Rust/WAT toolchains), so `make demo` and `make test` work on a
+# fresh machine.
+
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/hermes
+GOWASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
+RUSTC := /usr/bin/rustc
+TOOLCHAIN_STAMP := .cache/toolchains.ok
+
+# Go plugins built with our SDK: directory -> <dir>/<basename>.wasm
+GO_PLUGINS := plugins/files plugins/web testdata/echo \
+	testdata/hostile/fsescape testdata/hostile/httpescape testdata/hostile/envsnoop testdata/hostile/kvsnoop
+GO_WASM := $(foreach d,$(GO_PLUGINS),$(d)/$(notdir $(d)).wasm)
+SDK_GO := $(wildcard sdk/go/*.go) $(wildcard abi/*.go)
+
+WAT_SRC := $(wildcard testdata/hostile/*/*.wat)
+WAT_WASM := $(WAT_SRC:.wat=.wasm)
+
+PDK_WASM := testdata/pdk/echo/echo.wasm
+C_WASM := sdk/c/example/textstats.wasm
+RUST_WASM := sdk/rust/example/hashing.wasm
+
+ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(C_WASM) $(RUST_WASM)
+
+.PHONY: all build wasm test demo bench vet fuzz clean toolchains
+
+all: build wasm
+
+build: $(BIN)
+
+$(BIN): $(shell find abi host store sandbox cmd -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+	$(GO) build -trimpath -o $@ ./cmd/hermes
+
+toolchains: $(TOOLCHAIN_STAMP)
+$(TOOLCHAIN_STAMP): scripts/ensure-toolchains.sh
+	@bash scripts/ensure-toolchains.sh
+	@mkdir -p $(dir $@) && touch $@
+
+wasm: $(ALL_WASM)
+
+.SECONDEXPANSION:
+$(GO_WASM): %.wasm: $$(wildcard $$(dir $$*)*.go) $(SDK_GO)
+	$(GOWASM) -o $@ ./$(dir $@)
+
+$(PDK_WASM): $(wildcard testdata/pdk/echo/*.go) testdata/pdk/echo/go.mod
+	cd testdata/pdk/echo && $(GOWASM) -o echo.wasm .
+
+$(WAT_WASM): %.wasm: %.wat | $(TOOLCHAIN_STAMP)
+	wat2wasm --enable-all $< -o $@
+
+$(C_WASM): sdk/c/example/textstats.c sdk/c/hermes.h | $(TOOLCHAIN_STAMP)
+	clang --target=wasm32-wasi -mexec-model=reactor -O2 -Wl,--strip-debug -Isdk/c -o $@ $<
+
+$(RUST_WASM): sdk/rust/example/src/lib.rs | $(TOOLCHAIN_STAMP)
+	$(RUSTC) --edition 2021 --target wasm32-wasi --crate-type cdylib -O -C strip=debuginfo -o $@ $<
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite: unit, integration (real WASM modules built above, real SQLite files, real
+# HTTP servers on 127.0.0.1) and the hostile-plugin suite, with the race detector.
+test: build wasm vet
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+
+# A short run of every fuzz target (longer runs: make fuzz FUZZTIME=10m).
+FUZZTIME ?= 20s
+fuzz: wasm
+	$(GO) test ./host/wasm -run '^$$' -fuzz FuzzHostFunctions -fuzztime $(FUZZTIME)
+
+# Benchmarks; results and the machine they ran on go to BENCHMARKS.md by hand.
+bench: build wasm
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./host/... ./store/...
+
+demo: build wasm
+	@bash scripts/demo.sh
+
+clean:
+	rm -rf bin .cache $(ALL_WASM)

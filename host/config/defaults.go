@@ -1,0 +1,31 @@
+package config
+
+import (
+	"time"
+
+	"github.com/hermes-agent/hermes/abi"
+)
+
+// DefaultLimits are the per-call limits every plugin gets unless config.toml lowers or raises
+// them ([plugins.limits]); a manifest may only lower them. They are the security defaults for
+// plugins and are declared here and nowhere else.
+func DefaultLimits() abi.Limits {
+	return abi.Limits{
+		// 64 MiB of linear memory: enough for a Go plugin's runtime and real work; a
+		// memory bomb stops here.
+		MemoryPages: 1024,
+		// A tool that has not answered in 30 s is stuck, not slow.
+		Timeout: abi.Duration(30 * time.Second),
+		// 1 MiB of JSON is already more than a model can use as one tool result.
+		OutputBytes: 1 << 20,
+		// 8 MiB covers web pages and API responses; more is a download, not a tool call.
+		HTTPResponseBytes: 8 << 20,
+	}
+}
+
+// Default returns the configuration used when config.toml is absent or silent.
+func Default() Config {
+	return Config{
+		Plugins: Plugins{Limits: DefaultLimits()},
+	}
+}

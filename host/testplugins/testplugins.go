@@ -1,0 +1,92 @@
+// Package testplugins finds the plugin fixtures the Makefile builds from source (first-party
+// plugins, SDK examples, hostile fixtures) for tests and benchmarks. When a module is missing it
+// runs `make wasm` once, so `go test` works without remembering to build first.
+package testplugins
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hermes-agent/hermes/abi"
+)
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+	buildLog  []byte
+)
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// Dir returns the absolute path of a plugin directory (relative to the repository root, e.g.
+// "plugins/files" or "testdata/hostile/loop") whose module has been built.
+func Dir(tb testing.TB, rel string) string {
+	tb.Helper()
+	dir := filepath.Join(Root(), rel)
+	data, err := os.ReadFile(filepath.Join(dir, abi.ManifestFile))
+	if err != nil {
+		tb.Fatalf("fixture %s: %v", rel, err)
+	}
+	wasmName := "plugin.wasm"
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if ok && strings.TrimSpace(k) == "wasm" {
+			wasmName = strings.Trim(strings.TrimSpace(v), `"`)
+		}
+	}
+	wasmPath := filepath.Join(dir, wasmName)
+	if _, err := os.Stat(wasmPath); err != nil {
+		buildOnce.Do(func() {
+			cmd := exec.Command("make", "-s", "wasm")
+			cmd.Dir = Root()
+			buildLog, buildErr = cmd.CombinedOutput()
+		})
+		if buildErr != nil {
+			tb.Fatalf("building plugin fixtures (make wasm) failed: %v\n%s", buildErr, buildLog)
+		}
+		if _, err := os.Stat(wasmPath); err != nil {
+			tb.Fatalf("fixture %s has no %s after make wasm: %v", rel, wasmName, err)
+		}
+	}
+	return dir
+}
+
+// Wasm returns the bytes of a built fixture's module.
+func Wasm(tb testing.TB, rel string) []byte {
+	tb.Helper()
+	dir := Dir(tb, rel)
+	m, err := abi.ParseManifest(mustRead(tb, filepath.Join(dir, abi.ManifestFile)))
+	if err != nil {
+		// Hostile manifests (abi 99) still name their module.
+		return mustRead(tb, filepath.Join(dir, filepath.Base(dir)+".wasm"))
+	}
+	return mustRead(tb, filepath.Join(dir, m.Wasm))
+}
+
+// Manifest parses a fixture's manifest.
+func Manifest(tb testing.TB, rel string) *abi.Manifest {
+	tb.Helper()
+	m, err := abi.ParseManifest(mustRead(tb, filepath.Join(Dir(tb, rel), abi.ManifestFile)))
+	if err != nil {
+		tb.Fatalf("fixture %s: %v", rel, err)
+	}
+	return m
+}
+
+func mustRead(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}

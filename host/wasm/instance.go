@@ -1,0 +1,286 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/hermes-agent/hermes/abi"
+)
+
+// instanceKey carries the *instance through a call's context to the host functions.
+type instanceKey struct{}
+
+// maxCaptured bounds what one call's stdout or stderr keeps.
+const maxCaptured = 64 << 10
+
+// instance is one instantiated module and its per-call state. It belongs to one caller at a
+// time (the pool sees to that).
+type instance struct {
+	plugin *Plugin
+	mod    api.Module
+	funcs  map[string]api.Function
+	stack  [1]uint64
+
+	// per call
+	arena       *arena
+	input       []byte
+	inputOff    uint64
+	output      []byte
+	outputSet   bool
+	errMsg      string
+	errSet      bool
+	failure     *abi.Error
+	httpStatus  int32
+	httpHeaders []byte
+
+	stdout, stderr boundedBuffer
+}
+
+func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
+	in := &instance{
+		plugin: p,
+		funcs:  map[string]api.Function{},
+		arena:  newArena(uint64(p.limits.MemoryPages) * 65536),
+		stdout: boundedBuffer{max: maxCaptured},
+		stderr: boundedBuffer{max: maxCaptured},
+	}
+	cfg := wazero.NewModuleConfig().
+		WithName(""). // anonymous, so the same module can have many instances
+		WithStartFunctions().
+		WithStdout(&in.stdout).
+		WithStderr(&in.stderr).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep().
+		WithRandSource(rand.Reader)
+	if p.fsConfig != nil {
+		cfg = cfg.WithFSConfig(p.fsConfig)
+	}
+	ctx, cancel := context.WithTimeout(ctx, durationOr(p.limits.Timeout, 0))
+	defer cancel()
+	ctx = context.WithValue(ctx, instanceKey{}, in)
+	mod, err := p.runtime.InstantiateModule(ctx, p.compiled, cfg)
+	if err != nil {
+		return nil, in.classifyErr(ctx, abi.ExportInitialize, err, "instantiate")
+	}
+	in.mod = mod
+	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+		in.begin(nil)
+		_, err := init.Call(ctx)
+		in.end()
+		if in.failure != nil {
+			err = in.failure
+		}
+		if err != nil {
+			_ = mod.Close(context.Background())
+			return nil, in.classifyErr(ctx, abi.ExportInitialize, err, "initialize")
+		}
+	}
+	return in, nil
+}
+
+func (in *instance) begin(input []byte) {
+	in.input = input
+	in.inputOff = 0
+	in.output = in.output[:0]
+	in.outputSet = false
+	in.errMsg, in.errSet = "", false
+	in.failure = nil
+	in.httpStatus, in.httpHeaders = 0, nil
+}
+
+// end releases the call's scratch memory and hands captured stdio to the log.
+func (in *instance) end() {
+	in.arena.reset()
+	in.input = nil
+	for _, stream := range []struct {
+		name string
+		buf  *boundedBuffer
+	}{{"stdout", &in.stdout}, {"stderr", &in.stderr}} {
+		text, dropped := stream.buf.take()
+		if text != "" || dropped > 0 {
+			in.plugin.logger.Debug("plugin output", "plugin", in.plugin.spec.Name, "stream", stream.name, "text", truncate(text, maxLogMessage), "dropped_bytes", dropped)
+		}
+	}
+}
+
+// abort ends the current call from inside a host function: it records why, then unwinds the
+// guest (wazero recovers the panic and returns it from Call).
+func (in *instance) abort(fn string, err error) {
+	in.failure = classify(fn, err)
+	panic(in.failure)
+}
+
+func (in *instance) fn(name string) api.Function {
+	f, ok := in.funcs[name]
+	if !ok {
+		f = in.mod.ExportedFunction(name)
+		in.funcs[name] = f
+	}
+	return f
+}
+
+func (in *instance) call(ctx context.Context, export string, input []byte) ([]byte, error) {
+	f := in.fn(export)
+	if f == nil {
+		return nil, &abi.Error{Code: abi.CodeNotFound, Message: "the module does not export this function"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, durationOr(in.plugin.limits.Timeout, 0))
+	defer cancel()
+	ctx = context.WithValue(ctx, instanceKey{}, in)
+
+	in.begin(input)
+	in.stack[0] = 0
+	err := f.CallWithStack(ctx, in.stack[:])
+	stderr := in.stderr.buf // read before end() hands it to the log
+	tail := tailOf(string(stderr), 512)
+	defer in.end()
+	if in.failure != nil {
+		return nil, in.failure
+	}
+	if err != nil {
+		ae := in.classifyErr(ctx, export, err, "call")
+		if tail != "" && ae.Code == abi.CodeTrap {
+			ae.Message += "; plugin stderr: " + tail
+		}
+		return nil, ae
+	}
+	if rc := int32(uint32(in.stack[0])); rc != abi.ReturnOK {
+		msg := in.errMsg
+		if !in.errSet {
+			msg = fmt.Sprintf("returned %d without an error message", rc)
+		}
+		return nil, &abi.Error{Code: abi.CodeToolError, Message: msg}
+	}
+	if !in.outputSet || len(in.output) == 0 {
+		return nil, &abi.Error{Code: abi.CodeInvalidOutput, Message: "returned success without setting any output (tools must return JSON)"}
+	}
+	if !json.Valid(in.output) {
+		return nil, &abi.Error{Code: abi.CodeInvalidOutput, Message: fmt.Sprintf("output is not valid JSON (%d bytes starting %q)", len(in.output), truncate(string(in.output), 40))}
+	}
+	return append([]byte(nil), in.output...), nil
+}
+
+// classifyErr explains an error returned by wazero for a call that did not fail in a host function.
+func (in *instance) classifyErr(ctx context.Context, export string, err error, what string) *abi.Error {
+	var ae *abi.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	limits := in.plugin.limits
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("%s ran longer than the %s timeout limit; the instance was discarded", what, limits.Timeout), Err: err}
+		case sys.ExitCodeContextCanceled:
+			return &abi.Error{Code: abi.CodeCanceled, Message: what + " canceled", Err: err}
+		}
+	}
+	if in.memoryExhausted() {
+		return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("%s ran out of memory: the memory_pages limit is %d pages (%d MiB)", what, limits.MemoryPages, limits.MemoryPages/16), Err: err}
+	}
+	if exit != nil {
+		return &abi.Error{Code: abi.CodeTrap, Message: fmt.Sprintf("%s: the plugin exited with code %d", what, exit.ExitCode()), Err: err}
+	}
+	if strings.Contains(err.Error(), "memory") && strings.Contains(err.Error(), "limit") {
+		return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("%s: %s (memory_pages limit %d)", what, firstLine(err.Error()), limits.MemoryPages), Err: err}
+	}
+	_ = ctx
+	return &abi.Error{Code: abi.CodeTrap, Message: fmt.Sprintf("%s crashed: %s", what, firstLine(err.Error())), Err: err}
+}
+
+// memoryExhausted reports whether the instance's memory is (nearly) at its limit, or its
+// stderr says it ran out: a guest whose memory.grow was refused usually traps or aborts, and
+// that is the limit's doing, not a bug to report as a crash.
+func (in *instance) memoryExhausted() bool {
+	if in.mod != nil {
+		if mem := in.mod.Memory(); mem != nil {
+			limit := uint64(in.plugin.limits.MemoryPages) * 65536
+			const slack = 4 << 20 // Go's runtime grows its heap in chunks of a few MiB
+			if uint64(mem.Size())+min(slack, limit/8) >= limit {
+				return true
+			}
+		}
+	}
+	return strings.Contains(string(in.stderr.buf), "out of memory")
+}
+
+func tailOf(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = "…" + s[len(s)-n:]
+	}
+	return strings.ReplaceAll(s, "\n", " | ")
+}
+
+func (in *instance) close() {
+	if in.mod != nil {
+		_ = in.mod.Close(context.Background())
+	}
+}
+
+// pool hands instances to one caller at a time and bounds how many exist.
+type pool struct {
+	sem  chan struct{}
+	mu   sync.Mutex
+	idle []*instance
+}
+
+func newPool(max int) *pool { return &pool{sem: make(chan struct{}, max)} }
+
+func (p *pool) get(ctx context.Context, create func(context.Context) (*instance, error)) (*instance, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	p.mu.Unlock()
+	in, err := create(ctx)
+	if err != nil {
+		<-p.sem
+		return nil, err
+	}
+	return in, nil
+}
+
+// put returns an instance; one that trapped, timed out or was aborted is closed, never reused.
+func (p *pool) put(in *instance, healthy bool) {
+	if healthy {
+		p.mu.Lock()
+		p.idle = append(p.idle, in)
+		p.mu.Unlock()
+	} else {
+		in.close()
+	}
+	<-p.sem
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close()
+	}
+}
+
+var _ = slog.LevelInfo
