@@ -96,8 +96,8 @@ var hostFuncs = map[string]hostFunc{
 		return nil
 	},
 	"output_set": func(in *instance, _ context.Context, s []uint64) error {
-		if limit := uint64(in.plugin.limits.OutputBytes); s[1] > limit {
-			return &limitError{limit: abi.LimitOutputBytes, detail: fmt.Sprintf("output of %d bytes exceeds %d", s[1], limit)}
+		if s[1] > in.outputLimit {
+			return &limitError{limit: abi.LimitOutputBytes, detail: fmt.Sprintf("output of %d bytes exceeds %d", s[1], in.outputLimit)}
 		}
 		if s[1] == 0 {
 			in.output, in.outputSet = in.output[:0], true

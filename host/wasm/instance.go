@@ -37,6 +37,7 @@ type instance struct {
 	inputOff    uint64
 	output      []byte
 	outputSet   bool
+	outputLimit uint64
 	errMsg      string
 	errSet      bool
 	failure     *abi.Error
@@ -140,6 +141,11 @@ func (in *instance) call(ctx context.Context, export string, input []byte) ([]by
 	ctx = context.WithValue(ctx, instanceKey{}, in)
 
 	in.begin(input)
+	in.outputLimit = uint64(in.plugin.limits.OutputBytes)
+	if export == abi.ExportDescribe {
+		// The tool list is bounded by the ABI, not by what one tool may return.
+		in.outputLimit = abi.MaxDescriptionBytes
+	}
 	in.stack[0] = 0
 	err := f.CallWithStack(ctx, in.stack[:])
 	stderr := in.stderr.buf // read before end() hands it to the log

@@ -1,0 +1,128 @@
+// Command hermes runs an AI agent's plugins as sandboxed WebAssembly modules.
+//
+// This package only wires the command line to host/, store/ and sandbox/: one file per
+// subcommand, each with an options struct, a constructor that binds flags, and a run function
+// that tests call without building the binary.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/hermes-agent/hermes/abi"
+)
+
+// Exit codes, chosen here and nowhere else.
+const (
+	ExitOK        = 0 // success
+	ExitError     = 1 // a tool reported an error, or anything not listed below
+	ExitUsage     = 2 // bad flags, arguments or input
+	ExitDenied    = 3 // a capability or a limit refused what a plugin tried
+	ExitBadPlugin = 4 // a manifest or module cannot be used
+	ExitNotFound  = 5 // no such plugin or tool
+	ExitCanceled  = 130
+)
+
+// usageError marks errors the user fixes by changing the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func exitCode(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return ExitUsage
+	}
+	switch abi.CodeOf(err) {
+	case abi.CodeDenied, abi.CodeLimitExceeded:
+		return ExitDenied
+	case abi.CodeBadPlugin:
+		return ExitBadPlugin
+	case abi.CodeNotFound:
+		return ExitNotFound
+	case abi.CodeInvalidArgs:
+		return ExitUsage
+	case abi.CodeCanceled:
+		return ExitCanceled
+	}
+	if errors.Is(err, context.Canceled) {
+		return ExitCanceled
+	}
+	return ExitError
+}
+
+// streams are the command's standard streams; tests replace them.
+type streams struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	IsTerm func() bool // whether In and Out are an interactive terminal
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	io := &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, IsTerm: stdioIsTerminal}
+	err := newApp(io).RunContext(ctx, os.Args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hermes:", err)
+	}
+	os.Exit(exitCode(err))
+}
+
+func newApp(s *streams) *cli.App {
+	env := &environment{streams: s}
+	return &cli.App{
+		Name:      "hermes",
+		Usage:     "run an AI agent's plugins as sandboxed WebAssembly",
+		Writer:    s.Out,
+		ErrWriter: s.Err,
+		Reader:    s.In,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "profile", Usage: "use ~/.hermes/profiles/`NAME` (or $HERMES_PROFILE)", Destination: &env.profile},
+			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error (plugin logs are info)", Destination: &env.logLevel},
+		},
+		Before: func(*cli.Context) error { return env.setupLogging() },
+		After:  func(*cli.Context) error { return env.close() },
+		Commands: []*cli.Command{
+			{
+				Name:  "plugins",
+				Usage: "add, inspect and remove plugins",
+				Subcommands: []*cli.Command{
+					newPluginsAddCmd(env),
+					newPluginsListCmd(env),
+					newPluginsInfoCmd(env),
+					newPluginsRemoveCmd(env),
+				},
+			},
+			{
+				Name:  "tools",
+				Usage: "list and call the tools of added plugins",
+				Subcommands: []*cli.Command{
+					newToolsListCmd(env),
+					newToolsCallCmd(env),
+				},
+			},
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // main decides exit codes
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v", err)
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(s.Err, "hermes: unknown command %q (see: hermes --help)\n", name)
+			os.Exit(ExitUsage)
+		},
+	}
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+type pluginsInfoOptions struct {
+	Name string
+	JSON bool
+}
+
+func newPluginsInfoCmd(env *environment) *cli.Command {
+	opts := &pluginsInfoOptions{}
+	return &cli.Command{
+		Name:      "info",
+		Usage:     "show a plugin's granted capabilities, limits and tools with their JSON Schemas",
+		ArgsUsage: "NAME",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usagef("plugins info takes one plugin name (see: hermes plugins list)")
+			}
+			opts.Name = c.Args().First()
+			return runPluginsInfo(c.Context, env, opts)
+		},
+	}
+}
+
+func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOptions) error {
+	reg, err := env.registry()
+	if err != nil {
+		return err
+	}
+	info, err := reg.Get(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		return writeJSON(env.Out, info)
+	}
+	status := "enabled"
+	if !info.Enabled {
+		status = "disabled"
+	}
+	env.printf("Plugin:   %s %s (%s)\n", info.Name, info.Version, status)
+	env.printf("          %s\n", info.Description)
+	env.printf("Added:    %s from sha256 %s\n", info.AddedAt, info.SHA256)
+	env.printf("Granted:\n")
+	lines := info.Granted.Describe()
+	if len(lines) == 0 {
+		lines = []string{"nothing: no files, no network, no secrets"}
+	}
+	for _, l := range lines {
+		env.printf("  - %s\n", l)
+	}
+	env.printf("Limits:   %s\n", limitsSummary(info.Limits))
+	env.printf("Tools:\n")
+	for _, t := range info.Tools {
+		env.printf("  %s.%s\n    %s\n    parameters: %s\n", info.Name, t.Name, t.Description, compactJSON(t.Parameters))
+	}
+	return nil
+}
+
+func compactJSON(raw json.RawMessage) string {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return string(raw)
+	}
+	b, _ := json.Marshal(v)
+	return fmt.Sprint(string(b))
+}

@@ -1,0 +1,253 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/wasm"
+	"github.com/hermes-agent/hermes/store"
+)
+
+// Call runs the tool named "<plugin>.<tool>" with a JSON object of arguments and returns its
+// JSON result. Every error is an *abi.Error whose code says what kind of failure it was.
+func (r *Registry) Call(ctx context.Context, fullName string, args []byte) ([]byte, error) {
+	pluginName, toolName, ok := SplitToolName(fullName)
+	if !ok {
+		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("%q is not a tool name like files.read (see: hermes tools list)", fullName)}
+	}
+	lp, err := r.load(ctx, pluginName)
+	if err != nil {
+		return nil, err
+	}
+	schema, ok := lp.schemas[toolName]
+	if !ok {
+		return nil, &abi.Error{Code: abi.CodeNotFound, Plugin: pluginName, Tool: toolName, Message: "no such tool (see: hermes tools list)"}
+	}
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte("{}")
+	}
+	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments are not valid JSON: " + err.Error()}
+	}
+	if _, isObject := value.(map[string]any); !isObject {
+		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments must be a JSON object"}
+	}
+	if err := schema.Validate(value); err != nil {
+		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: schemaMessage(err)}
+	}
+	return lp.plugin.Call(ctx, toolName, args)
+}
+
+// load returns the plugin, compiling and linking it on first use. The module's digest is checked
+// against the one recorded when the plugin was added, every time it is loaded.
+func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lp, ok := r.loaded[name]; ok {
+		return lp, nil
+	}
+	rec, err := r.store.GetPlugin(ctx, name)
+	if err != nil {
+		return nil, notFound(name, err)
+	}
+	info, err := infoOf(rec)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: err.Error(), Err: err}
+	}
+	if !info.Enabled {
+		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled"}
+	}
+	m, err := abi.ParseManifest(rec.Manifest)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: "recorded manifest: " + err.Error(), Err: err}
+	}
+	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("read module: %v (run: hermes plugins remove %s, then add it again)", err, name), Err: err}
+	}
+	// Limits are re-clamped to today's configuration: lowering a default applies at once.
+	limits, _ := info.Limits.Within(r.cfg.Plugins.Limits)
+	mounts, err := r.mounts(name, info.Granted)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: err.Error(), Err: err}
+	}
+	spec := wasm.Spec{
+		Name: name, Wasm: wasmBytes, SHA256: rec.WasmSHA256, Granted: info.Granted, Limits: limits,
+		Mounts: mounts, Env: r.envLookup, Exec: r.exec, MaxInstances: r.cfg.Plugins.MaxInstances,
+	}
+	if info.Granted.KV {
+		spec.KV = pluginKV{store: r.store, plugin: name}
+	}
+	p, err := r.engine.Load(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Schema{}}
+	for _, t := range info.Tools {
+		s, err := compileSchema(t)
+		if err != nil {
+			_ = p.Close(ctx)
+			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Tool: t.Name, Message: err.Error()}
+		}
+		lp.schemas[t.Name] = s
+	}
+	r.loaded[name] = lp
+	return lp, nil
+}
+
+// Plugin returns the loaded plugin (compiling it if needed), for benchmarks and warm-up.
+func (r *Registry) Plugin(ctx context.Context, name string) (*wasm.Plugin, error) {
+	lp, err := r.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return lp.plugin, nil
+}
+
+// mounts turns granted fs entries into directories. {workspace} is the configured workspace
+// (default: the current directory); {plugin_data} is created on demand. A workspace
+// subdirectory that does not exist is not mounted: hermes never creates directories in the
+// user's workspace on a plugin's behalf.
+func (r *Registry) mounts(plugin string, granted abi.Capabilities) ([]wasm.Mount, error) {
+	writable := map[string]bool{}
+	for _, e := range granted.FSWrite {
+		writable[e] = true
+	}
+	var out []wasm.Mount
+	seen := map[string]bool{}
+	for _, entry := range append(append([]string{}, granted.FSRead...), granted.FSWrite...) {
+		if seen[entry] {
+			continue
+		}
+		seen[entry] = true
+		hostDir, err := r.expand(plugin, entry)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(hostDir); err != nil {
+			continue
+		}
+		out = append(out, wasm.Mount{HostDir: hostDir, GuestPath: abi.GuestPath(entry), Writable: writable[entry]})
+	}
+	return out, nil
+}
+
+func (r *Registry) expand(plugin, entry string) (string, error) {
+	switch {
+	case strings.HasPrefix(entry, abi.PlaceholderWorkspace):
+		ws := r.cfg.Workspace
+		if ws == "" {
+			var err error
+			if ws, err = os.Getwd(); err != nil {
+				return "", fmt.Errorf("find workspace: %w", err)
+			}
+		}
+		ws, err := filepath.Abs(ws)
+		if err != nil {
+			return "", fmt.Errorf("find workspace: %w", err)
+		}
+		return filepath.Join(ws, strings.TrimPrefix(entry, abi.PlaceholderWorkspace)), nil
+	case strings.HasPrefix(entry, abi.PlaceholderPluginData):
+		dir := filepath.Join(r.paths.PluginData, plugin)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("create plugin data directory: %w", err)
+		}
+		return filepath.Join(dir, strings.TrimPrefix(entry, abi.PlaceholderPluginData)), nil
+	}
+	return entry, nil
+}
+
+// envLookup serves granted env keys: the process environment first, then ~/.hermes/.env, which
+// is read once and only when a plugin asks.
+func (r *Registry) envLookup(key string) (string, bool) {
+	if v, ok := os.LookupEnv(key); ok {
+		return v, true
+	}
+	r.envOnce.Do(func() {
+		r.dotEnv, r.envErr = readDotEnv(r.paths.Env)
+	})
+	if r.envErr != nil {
+		return "", false
+	}
+	v, ok := r.dotEnv[key]
+	return v, ok
+}
+
+// pluginKV scopes the store's key-value data to one plugin.
+type pluginKV struct {
+	store  Store
+	plugin string
+}
+
+func (k pluginKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, ok, err := k.store.KVGet(ctx, k.plugin, key)
+	return v, ok, kvError(err)
+}
+func (k pluginKV) Set(ctx context.Context, key string, value []byte) error {
+	return kvError(k.store.KVSet(ctx, k.plugin, key, value))
+}
+func (k pluginKV) Delete(ctx context.Context, key string) error {
+	return kvError(k.store.KVDelete(ctx, k.plugin, key))
+}
+
+// kvError classifies the store's size and count limits as the plugin's limit, not a crash.
+func kvError(err error) error {
+	if errors.Is(err, store.ErrKVLimit) {
+		return &abi.Error{Code: abi.CodeLimitExceeded, Message: "kv: " + err.Error(), Err: err}
+	}
+	return err
+}
+
+func compileSchema(t abi.Tool) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.Parameters))
+	if err != nil {
+		return nil, fmt.Errorf("parameters schema is not JSON: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	// Schemas may not reference anything outside themselves: no network, no files.
+	c.UseLoader(noLoader{})
+	const url = "hermes:tool.json"
+	if err := c.AddResource(url, doc); err != nil {
+		return nil, fmt.Errorf("parameters schema: %w", err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("parameters schema is invalid: %s", firstLine(err.Error()))
+	}
+	return s, nil
+}
+
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema references %s; tool schemas must be self-contained", url)
+}
+
+// schemaMessage flattens a validation error to one line naming the failing field.
+func schemaMessage(err error) string {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return firstLine(err.Error())
+	}
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	where := "/" + strings.Join(leaf.InstanceLocation, "/")
+	out := leaf.Error()
+	// The library's leaf text reads "at '/path': message"; keep just the essentials.
+	if i := strings.Index(out, ": "); i >= 0 && strings.HasPrefix(out, "at ") {
+		out = out[i+2:]
+	}
+	return fmt.Sprintf("arguments do not match the tool's schema at %s: %s", where, firstLine(out))
+}

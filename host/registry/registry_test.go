@@ -1,0 +1,258 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/config"
+	"github.com/hermes-agent/hermes/host/testplugins"
+	"github.com/hermes-agent/hermes/host/wasm"
+	"github.com/hermes-agent/hermes/store"
+)
+
+type fixture struct {
+	reg   *Registry
+	db    *store.DB
+	paths config.Paths
+	ws    string
+}
+
+// newFixture opens a registry over a real home in a temp dir, with a workspace next to it.
+func newFixture(tb testing.TB, mutate func(*config.Config)) *fixture {
+	tb.Helper()
+	root := tb.TempDir()
+	paths := config.PathsAt(filepath.Join(root, "home"))
+	if err := paths.Ensure(); err != nil {
+		tb.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Workspace = filepath.Join(root, "workspace")
+	os.MkdirAll(cfg.Workspace, 0o755)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	db, err := store.Open(paths.StateDB)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	engine, err := wasm.NewEngine(paths.Cache, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := New(db, engine, paths, cfg)
+	tb.Cleanup(func() {
+		reg.Close(context.Background())
+		db.Close()
+	})
+	return &fixture{reg: reg, db: db, paths: paths, ws: cfg.Workspace}
+}
+
+func (f *fixture) add(tb testing.TB, dir string) *Candidate {
+	tb.Helper()
+	c, err := f.reg.Inspect(context.Background(), dir)
+	if err != nil {
+		tb.Fatalf("inspect %s: %v", dir, err)
+	}
+	if _, err := f.reg.Add(context.Background(), c); err != nil {
+		tb.Fatalf("add %s: %v", dir, err)
+	}
+	return c
+}
+
+// copyPlugin copies a fixture directory so a test can change its manifest or module.
+func copyPlugin(tb testing.TB, rel string, edit func(manifest string) string) string {
+	tb.Helper()
+	src := testplugins.Dir(tb, rel)
+	dst := filepath.Join(tb.TempDir(), filepath.Base(src))
+	os.MkdirAll(dst, 0o755)
+	entries, _ := os.ReadDir(src)
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, _ := os.ReadFile(filepath.Join(src, e.Name()))
+		if e.Name() == abi.ManifestFile && edit != nil {
+			b = []byte(edit(string(b)))
+		}
+		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
+	}
+	return dst
+}
+
+func wantCode(t *testing.T, err error, code abi.Code, substrings ...string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("want %s error, got success", code)
+	}
+	if got := abi.CodeOf(err); got != code {
+		t.Fatalf("want code %s, got %q: %v", code, got, err)
+	}
+	if strings.Contains(err.Error(), "\n") {
+		t.Errorf("error is not one line: %q", err)
+	}
+	for _, s := range substrings {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+}
+
+func TestAddListCallRemove(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	c := f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	if c.Manifest.Name != "textstats" || len(c.Tools) != 2 {
+		t.Fatalf("candidate: %+v", c)
+	}
+	tools, err := f.reg.Tools(ctx)
+	if err != nil || len(tools) != 2 || tools[0].Name != "textstats.count" {
+		t.Fatalf("tools = %+v, %v", tools, err)
+	}
+	out, err := f.reg.Call(ctx, "textstats.count", []byte(`{"text":"a b c"}`))
+	if err != nil || !strings.Contains(string(out), `"words":3`) {
+		t.Fatalf("call: %s %v", out, err)
+	}
+	info, err := f.reg.Get(ctx, "textstats")
+	if err != nil || !info.Enabled || info.SHA256 != c.Digest || info.Limits != c.Limits {
+		t.Fatalf("info: %+v %v", info, err)
+	}
+	_, err = f.reg.Add(ctx, c)
+	if !errors.Is(err, ErrExists) {
+		t.Fatalf("second add: %v", err)
+	}
+	if err := f.reg.Remove(ctx, "textstats"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(f.paths.Plugins, "textstats")); !os.IsNotExist(err) {
+		t.Fatalf("plugin files left after remove: %v", err)
+	}
+	_, err = f.reg.Call(ctx, "textstats.count", []byte(`{}`))
+	wantCode(t, err, abi.CodeNotFound, "hermes plugins list")
+}
+
+func TestArgumentsValidatedAgainstSchema(t *testing.T) {
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	tests := []struct {
+		name, args string
+		mention    string
+	}{
+		{"wrong type", `{"text": 5}`, "/text"},
+		{"missing required", `{}`, "text"},
+		{"not an object", `[1,2]`, "object"},
+		{"not JSON", `{"text":`, "not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.reg.Call(context.Background(), "textstats.count", []byte(tt.args))
+			wantCode(t, err, abi.CodeInvalidArgs, tt.mention)
+		})
+	}
+	_, err := f.reg.Call(context.Background(), "textstats.nope", []byte(`{}`))
+	wantCode(t, err, abi.CodeNotFound, "no such tool")
+	_, err = f.reg.Call(context.Background(), "nodot", []byte(`{}`))
+	wantCode(t, err, abi.CodeNotFound)
+}
+
+func TestInspectRefusals(t *testing.T) {
+	tests := []struct {
+		name    string
+		dir     func(t *testing.T) string
+		code    abi.Code
+		mention []string
+	}{
+		{"abi 99", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/abi99") }, abi.CodeBadPlugin, []string{"host: 1, plugin: 99"}},
+		{"unknown manifest key", func(t *testing.T) string {
+			return copyPlugin(t, "sdk/c/example", func(m string) string { return m + "\nsudo = true\n" })
+		}, abi.CodeBadPlugin, []string{"sudo", "unknown key"}},
+		{"bad name", func(t *testing.T) string {
+			return copyPlugin(t, "sdk/c/example", func(m string) string { return strings.Replace(m, `"textstats"`, `"Text Stats"`, 1) })
+		}, abi.CodeBadPlugin, []string{"name"}},
+		{"sha256 mismatch", func(t *testing.T) string {
+			return copyPlugin(t, "sdk/c/example", func(m string) string { return m + "\nsha256 = \"" + strings.Repeat("ab", 32) + "\"\n" })
+		}, abi.CodeBadPlugin, []string{"sha256"}},
+		{"truncated wasm", func(t *testing.T) string {
+			dir := copyPlugin(t, "sdk/c/example", nil)
+			p := filepath.Join(dir, "textstats.wasm")
+			b, _ := os.ReadFile(p)
+			os.WriteFile(p, b[:len(b)/3], 0o644)
+			return dir
+		}, abi.CodeBadPlugin, []string{"not a valid WebAssembly module"}},
+		{"missing wasm", func(t *testing.T) string {
+			dir := copyPlugin(t, "sdk/c/example", nil)
+			os.Remove(filepath.Join(dir, "textstats.wasm"))
+			return dir
+		}, abi.CodeBadPlugin, []string{"wasm", "build the plugin"}},
+		{"no manifest", func(t *testing.T) string { return t.TempDir() }, abi.CodeBadPlugin, []string{"plugin.toml"}},
+		{"describe returns garbage", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/badjson") }, abi.CodeInvalidOutput, []string{"describe"}},
+		{"ungranted import", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/ungranted") }, abi.CodeDenied, []string{"http_request", `"http"`}},
+	}
+	f := newFixture(t, nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.reg.Inspect(context.Background(), tt.dir(t))
+			wantCode(t, err, tt.code, tt.mention...)
+		})
+	}
+	t.Run("describe never returns", func(t *testing.T) {
+		f := newFixture(t, func(c *config.Config) { c.Plugins.Limits.Timeout = abi.Duration(300 * time.Millisecond) })
+		_, err := f.reg.Inspect(context.Background(), testplugins.Dir(t, "testdata/hostile/slowdescribe"))
+		wantCode(t, err, abi.CodeLimitExceeded, "timeout")
+	})
+}
+
+func TestTamperedModuleRefusedOnLoad(t *testing.T) {
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	installed := filepath.Join(f.paths.Plugins, "textstats", "textstats.wasm")
+	rust, _ := os.ReadFile(filepath.Join(testplugins.Dir(t, "sdk/rust/example"), "hashing.wasm"))
+	if err := os.WriteFile(installed, rust, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.reg.Call(context.Background(), "textstats.echo", []byte(`{}`))
+	wantCode(t, err, abi.CodeBadPlugin, "sha256", "hermes plugins audit")
+}
+
+func TestToolsListDoesNotCompile(t *testing.T) {
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	// With the module gone, listing still works: descriptors were recorded at add time.
+	os.Remove(filepath.Join(f.paths.Plugins, "textstats", "textstats.wasm"))
+	tools, err := f.reg.Tools(context.Background())
+	if err != nil || len(tools) != 2 {
+		t.Fatalf("tools = %v, %v", tools, err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(tools[0].Parameters, &schema); err != nil || schema["type"] != "object" {
+		t.Fatalf("schema = %s", tools[0].Parameters)
+	}
+}
+
+func TestManifestCannotRaiseLimits(t *testing.T) {
+	f := newFixture(t, nil)
+	dir := copyPlugin(t, "sdk/c/example", func(m string) string {
+		return m + "\n[limits]\nmemory_pages = 60000\ntimeout = \"1h\"\noutput_bytes = 100\n"
+	})
+	c, err := f.reg.Inspect(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := config.DefaultLimits()
+	if c.Limits.MemoryPages != def.MemoryPages || c.Limits.Timeout != def.Timeout || c.Limits.OutputBytes != 100 {
+		t.Fatalf("limits = %+v", c.Limits)
+	}
+	if len(c.Capped) != 2 {
+		t.Fatalf("capped notes = %v", c.Capped)
+	}
+	f.reg.Add(context.Background(), c)
+	// output_bytes = 100 applies: echo of a longer message fails with the limit named.
+	_, err = f.reg.Call(context.Background(), "textstats.echo", []byte(`{"message":"`+strings.Repeat("x", 200)+`"}`))
+	wantCode(t, err, abi.CodeLimitExceeded, "output_bytes")
+}

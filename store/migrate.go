@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+)
+
+// migrations are the schema steps, in order: applying migrations[i] takes the database from
+// version i to version i+1 (PRAGMA user_version). Never edit a step that has shipped; append a
+// new one. Each step runs in its own transaction together with the user_version update.
+var migrations = []string{
+	// v1: plugins, their key-value data and the audit log.
+	`
+CREATE TABLE plugins (
+	name        TEXT    NOT NULL PRIMARY KEY,
+	version     TEXT    NOT NULL,
+	dir         TEXT    NOT NULL,
+	wasm_sha256 TEXT    NOT NULL,
+	manifest    BLOB    NOT NULL,
+	granted     BLOB    NOT NULL,
+	limits      BLOB    NOT NULL,
+	tools       BLOB    NOT NULL,
+	enabled     INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+	added_at    TEXT    NOT NULL
+) STRICT;
+
+-- One row per key of one plugin. The plugin is its own column, so no key string can name
+-- another plugin's row. Rows are deleted with their plugin by DeletePlugin.
+CREATE TABLE kv (
+	plugin TEXT NOT NULL,
+	key    TEXT NOT NULL,
+	value  BLOB NOT NULL,
+	PRIMARY KEY (plugin, key)
+) STRICT; -- a rowid table: values may be up to 1 MiB, too large for WITHOUT ROWID
+
+-- How many kv rows each plugin holds, kept by the triggers below, so the MaxKVKeys check on
+-- a new key costs one lookup instead of counting the plugin's rows.
+CREATE TABLE kv_usage (
+	plugin TEXT    NOT NULL PRIMARY KEY,
+	keys   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER kv_usage_insert AFTER INSERT ON kv
+BEGIN
+	INSERT INTO kv_usage (plugin, keys) VALUES (new.plugin, 1)
+	ON CONFLICT (plugin) DO UPDATE SET keys = keys + 1;
+END;
+
+CREATE TRIGGER kv_usage_delete AFTER DELETE ON kv
+BEGIN
+	UPDATE kv_usage SET keys = keys - 1 WHERE plugin = old.plugin;
+	DELETE FROM kv_usage WHERE plugin = old.plugin AND keys <= 0;
+END;
+
+CREATE TABLE audit (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	time    TEXT NOT NULL,
+	event   TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	detail  TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX audit_by_subject ON audit (subject, id);
+
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+`,
+}
+
+// migrate brings the database up to len(steps). When it is already there this is one query.
+func (db *DB) migrate(ctx context.Context, steps []string) error {
+	want := len(steps)
+	var have int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	for have < want {
+		var err error
+		if have, err = db.applyStep(ctx, steps); err != nil {
+			return err
+		}
+	}
+	if have > want {
+		return db.tooNew(have, want)
+	}
+	return nil
+}
+
+// applyStep applies the next step, if another process has not already done so, and returns the
+// version the database is at afterwards.
+func (db *DB) applyStep(ctx context.Context, steps []string) (int, error) {
+	want := len(steps)
+	var have int
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Re-read under the write lock: another process may have migrated meanwhile.
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if have >= want {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, steps[have]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", have+1, err)
+		}
+		// PRAGMA takes no bound parameters; have+1 is an int we computed.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", have+1)); err != nil {
+			return fmt.Errorf("set schema version %d: %w", have+1, err)
+		}
+		have++
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return have, nil
+}
+
+func (db *DB) tooNew(have, want int) error {
+	return fmt.Errorf("%s is schema version %d, this hermes knows up to %d; upgrade hermes: %w",
+		filepath.Base(db.path), have, want, ErrSchemaTooNew)
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// PluginRecord is one installed plugin.
+type PluginRecord struct {
+	Name       string
+	Version    string
+	Dir        string // where the plugin's files were copied under hermes' home
+	WasmSHA256 string // hex digest pinned when added; checked on every load
+	Manifest   []byte // plugin.toml bytes as added
+	Granted    []byte // JSON of abi.Capabilities the user granted
+	Limits     []byte // JSON of effective abi.Limits
+	Tools      []byte // JSON of abi.Description recorded from describe at add time
+	Enabled    bool
+	AddedAt    time.Time // UTC
+}
+
+func (rec PluginRecord) validate() error {
+	if rec.Name == "" {
+		return errors.New("plugin name is empty")
+	}
+	if !isSHA256Hex(rec.WasmSHA256) {
+		return fmt.Errorf("wasm digest %q is not 64 lowercase hex digits", rec.WasmSHA256)
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"granted", rec.Granted}, {"limits", rec.Limits}, {"tools", rec.Tools}} {
+		if len(f.data) > 0 && !json.Valid(f.data) {
+			return fmt.Errorf("%s is not valid JSON", f.name)
+		}
+	}
+	return nil
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// PutPlugin inserts rec, or replaces the record of the plugin with the same name. The plugin's
+// key-value data is kept. A zero AddedAt is stored as the current time. WasmSHA256 must be a
+// lowercase hex SHA-256 digest; Granted, Limits and Tools must be empty or valid JSON.
+func (db *DB) PutPlugin(ctx context.Context, rec PluginRecord) error {
+	if err := rec.validate(); err != nil {
+		return fmt.Errorf("store: put plugin %q: %w", rec.Name, err)
+	}
+	if rec.AddedAt.IsZero() {
+		rec.AddedAt = time.Now()
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+INSERT INTO plugins (name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET
+	version = excluded.version,
+	dir = excluded.dir,
+	wasm_sha256 = excluded.wasm_sha256,
+	manifest = excluded.manifest,
+	granted = excluded.granted,
+	limits = excluded.limits,
+	tools = excluded.tools,
+	enabled = excluded.enabled,
+	added_at = excluded.added_at`,
+			rec.Name, rec.Version, rec.Dir, rec.WasmSHA256,
+			orEmpty(rec.Manifest), orEmpty(rec.Granted), orEmpty(rec.Limits), orEmpty(rec.Tools),
+			boolInt(rec.Enabled), formatTime(rec.AddedAt))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: put plugin %q: %w", rec.Name, err)
+	}
+	return nil
+}
+
+const pluginColumns = `name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanPlugin(row scanner) (PluginRecord, error) {
+	var (
+		rec     PluginRecord
+		enabled int64
+		addedAt string
+	)
+	err := row.Scan(&rec.Name, &rec.Version, &rec.Dir, &rec.WasmSHA256,
+		&rec.Manifest, &rec.Granted, &rec.Limits, &rec.Tools, &enabled, &addedAt)
+	if err != nil {
+		return PluginRecord{}, err
+	}
+	rec.Enabled = enabled != 0
+	if rec.AddedAt, err = parseTime(addedAt); err != nil {
+		return PluginRecord{}, err
+	}
+	return rec, nil
+}
+
+// GetPlugin returns the record of the named plugin, or an error wrapping [ErrNotFound].
+func (db *DB) GetPlugin(ctx context.Context, name string) (PluginRecord, error) {
+	row := db.sql.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE name = ?`, name)
+	rec, err := scanPlugin(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return PluginRecord{}, fmt.Errorf("store: get plugin %q: %w", name, err)
+	}
+	return rec, nil
+}
+
+// ListPlugins returns every plugin record, ordered by name.
+func (db *DB) ListPlugins(ctx context.Context) ([]PluginRecord, error) {
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+pluginColumns+` FROM plugins ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("store: list plugins: %w", err)
+	}
+	defer rows.Close()
+	var recs []PluginRecord
+	for rows.Next() {
+		rec, err := scanPlugin(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list plugins: %w", err)
+		}
+		recs = append(recs, rec)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list plugins: %w", err)
+	}
+	return recs, nil
+}
+
+// DeletePlugin deletes the named plugin's record and all its key-value data in one
+// transaction. It returns an error wrapping [ErrNotFound] (and changes nothing) when there is
+// no such plugin.
+func (db *DB) DeletePlugin(ctx context.Context, name string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete plugin %q: %w", name, err)
+	}
+	return nil
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
