@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -84,7 +85,7 @@ func main() {
 
 func newApp(s *streams) *cli.App {
 	env := &environment{streams: s}
-	return &cli.App{
+	app := &cli.App{
 		Name:      "hermes",
 		Usage:     "run an AI agent's plugins as sandboxed WebAssembly",
 		Writer:    s.Out,
@@ -125,4 +126,39 @@ func newApp(s *streams) *cli.App {
 			os.Exit(ExitUsage)
 		},
 	}
+	setUsageErrors(app.Commands)
+	return app
+}
+
+// setUsageErrors makes a bad flag on any subcommand a one-line usage error (exit 2) instead of
+// urfave/cli's help dump.
+func setUsageErrors(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			return usagef("%v (see: hermes %s --help)", err, c.Command.FullName())
+		}
+		setUsageErrors(cmd.Subcommands)
+	}
+}
+
+// positional returns a command's positional arguments, accepting its boolean flags after them
+// too ("hermes plugins add ./dir --yes"), which urfave/cli alone does not. "-" alone is a
+// positional argument (stdin).
+func positional(c *cli.Context, flags map[string]*bool) ([]string, error) {
+	var out []string
+	for i, arg := range c.Args().Slice() {
+		if arg == "--" {
+			return append(out, c.Args().Slice()[i+1:]...), nil
+		}
+		if len(arg) < 2 || arg[0] != '-' {
+			out = append(out, arg)
+			continue
+		}
+		dest, ok := flags[strings.TrimLeft(arg, "-")]
+		if !ok {
+			return nil, usagef("flag provided but not defined: %s (see: hermes %s --help)", arg, c.Command.FullName())
+		}
+		*dest = true
+	}
+	return out, nil
 }

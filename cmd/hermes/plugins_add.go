@@ -28,10 +28,14 @@ func newPluginsAddCmd(env *environment) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "grant what the plugin asks without asking (still prints it)", Destination: &opts.Yes},
 		},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			args, err := positional(c, map[string]*bool{"yes": &opts.Yes, "y": &opts.Yes})
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
 				return usagef("plugins add takes one plugin directory (e.g. hermes plugins add ./plugins/files)")
 			}
-			opts.Dir = c.Args().First()
+			opts.Dir = args[0]
 			return runPluginsAdd(c.Context, env, opts)
 		},
 	}

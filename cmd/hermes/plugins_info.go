@@ -21,10 +21,14 @@ func newPluginsInfoCmd(env *environment) *cli.Command {
 		ArgsUsage: "NAME",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
 				return usagef("plugins info takes one plugin name (see: hermes plugins list)")
 			}
-			opts.Name = c.Args().First()
+			opts.Name = args[0]
 			return runPluginsInfo(c.Context, env, opts)
 		},
 	}

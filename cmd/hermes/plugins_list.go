@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -17,6 +18,9 @@ func newPluginsListCmd(env *environment) *cli.Command {
 		Usage: "list added plugins",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
+			if args, err := positional(c, map[string]*bool{"json": &opts.JSON}); err != nil || len(args) > 0 {
+				return errors.Join(err, usagef("plugins list takes no arguments"))
+			}
 			return runPluginsList(c.Context, env, opts)
 		},
 	}

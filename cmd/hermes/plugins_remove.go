@@ -15,10 +15,14 @@ func newPluginsRemoveCmd(env *environment) *cli.Command {
 		Usage:     "remove a plugin, its files, its grant and its data",
 		ArgsUsage: "NAME",
 		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
+			args, err := positional(c, nil)
+			if err != nil {
+				return err
+			}
+			if len(args) != 1 {
 				return usagef("plugins remove takes one plugin name (see: hermes plugins list)")
 			}
-			opts.Name = c.Args().First()
+			opts.Name = args[0]
 			return runPluginsRemove(c.Context, env, opts)
 		},
 	}

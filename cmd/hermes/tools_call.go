@@ -24,10 +24,17 @@ func newToolsCallCmd(env *environment) *cli.Command {
 		Usage:     "call a tool with JSON arguments and print its JSON result",
 		ArgsUsage: "PLUGIN.TOOL [JSON|-]",
 		Action: func(c *cli.Context) error {
-			if c.NArg() < 1 || c.NArg() > 2 {
+			args, err := positional(c, nil)
+			if err != nil {
+				return err
+			}
+			if len(args) < 1 || len(args) > 2 {
 				return usagef(`tools call takes a tool name and JSON arguments, e.g. hermes tools call files.read '{"path":"README.md"}' ('-' reads them from stdin)`)
 			}
-			opts.Name, opts.Args = c.Args().Get(0), c.Args().Get(1)
+			opts.Name = args[0]
+			if len(args) == 2 {
+				opts.Args = args[1]
+			}
 			return runToolsCall(c.Context, env, opts)
 		},
 	}

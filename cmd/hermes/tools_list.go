@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -18,6 +19,9 @@ func newToolsListCmd(env *environment) *cli.Command {
 		Usage: "list every tool of every enabled plugin",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON (name, description, parameters schema)", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
+			if args, err := positional(c, map[string]*bool{"json": &opts.JSON}); err != nil || len(args) > 0 {
+				return errors.Join(err, usagef("tools list takes no arguments"))
+			}
 			return runToolsList(c.Context, env, opts)
 		},
 	}
