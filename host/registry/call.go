@@ -168,18 +168,18 @@ func (r *Registry) expand(plugin, entry string) (string, error) {
 
 // envLookup serves granted env keys: the process environment first, then ~/.hermes/.env, which
 // is read once and only when a plugin asks.
-func (r *Registry) envLookup(key string) (string, bool) {
+func (r *Registry) envLookup(key string) (string, bool, error) {
 	if v, ok := os.LookupEnv(key); ok {
-		return v, true
+		return v, true, nil
 	}
 	r.envOnce.Do(func() {
 		r.dotEnv, r.envErr = readDotEnv(r.paths.Env)
 	})
 	if r.envErr != nil {
-		return "", false
+		return "", false, &abi.Error{Code: abi.CodeDenied, Message: "env: " + r.envErr.Error(), Err: r.envErr}
 	}
 	v, ok := r.dotEnv[key]
-	return v, ok
+	return v, ok, nil
 }
 
 // pluginKV scopes the store's key-value data to one plugin.

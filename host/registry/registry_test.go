@@ -42,7 +42,9 @@ func newFixture(tb testing.TB, mutate func(*config.Config)) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	engine, err := wasm.NewEngine(paths.Cache, nil)
+	// One compile cache for the package's tests: compiling a Go plugin under -race takes
+	// seconds, and every fixture has its own home.
+	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(tb), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -90,3 +90,15 @@ func mustRead(tb testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// CompileCacheDir is a compile cache shared by every test package and run on this machine.
+// Compiling a Go plugin under -race takes many seconds; wazero keys entries by module digest and
+// its own version and writes them atomically, so sharing is safe.
+func CompileCacheDir(tb testing.TB) string {
+	tb.Helper()
+	dir := filepath.Join(os.TempDir(), "hermes-test-compile-cache")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	return dir
+}

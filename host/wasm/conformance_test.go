@@ -3,7 +3,10 @@ package wasm
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"testing"
+
+	"github.com/tetratelabs/wazero"
 
 	extism "github.com/extism/go-sdk"
 
@@ -15,7 +18,12 @@ import (
 func newExtismPlugin(tb testing.TB, wasmBytes []byte) *extism.Plugin {
 	tb.Helper()
 	ctx := context.Background()
-	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasmBytes}}}, extism.PluginConfig{EnableWasi: true}, nil)
+	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(testplugins.CompileCacheDir(tb), "extism"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := extism.PluginConfig{EnableWasi: true, RuntimeConfig: wazero.NewRuntimeConfig().WithCompilationCache(cache)}
+	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasmBytes}}}, cfg, nil)
 	if err != nil {
 		tb.Fatalf("extism compile: %v", err)
 	}

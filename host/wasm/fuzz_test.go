@@ -38,7 +38,7 @@ func FuzzHostFunctions(f *testing.F) {
 		spec: Spec{
 			Name:    "fuzz",
 			Granted: abi.Capabilities{Env: []string{"HOSTILE_KEY"}, KV: true, Log: true, HTTP: []string{"127.0.0.1:9"}},
-			Env:     func(string) (string, bool) { return "value", true },
+			Env:     func(string) (string, bool, error) { return "value", true, nil },
 			KV:      &mapKV{},
 		},
 		limits:     limits,

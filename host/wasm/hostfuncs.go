@@ -133,7 +133,9 @@ var hostFuncs = map[string]hostFunc{
 		}
 		value, ok := "", false
 		if in.plugin.spec.Env != nil {
-			value, ok = in.plugin.spec.Env(string(key))
+			if value, ok, err = in.plugin.spec.Env(string(key)); err != nil {
+				return err
+			}
 		}
 		if !ok {
 			s[0] = 0
@@ -302,6 +304,9 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, granted abi.Capabil
 		}
 		body := hostFuncs[f.Name]
 		name := f.Name
+		// Only capability functions reach outside the instance (store, network, sandbox) and
+		// need the caller's context; the memory functions stay allocation-free.
+		usesContext := f.Capability != ""
 		if inert && f.Capability != "" {
 			capability := f.Capability
 			body = func(*instance, context.Context, []uint64) error {
@@ -314,7 +319,11 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, granted abi.Capabil
 				if !ok {
 					panic(fmt.Errorf("hermes: host function %s called outside a plugin call", name))
 				}
-				if err := body(in, ctx, stack); err != nil {
+				callCtx := context.Background()
+				if usesContext {
+					callCtx = in.callContext()
+				}
+				if err := body(in, callCtx, stack); err != nil {
 					in.abort(name, err)
 				}
 			}), valueTypes(f.Params), valueTypes(f.Results)).

@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -31,6 +32,19 @@ type instance struct {
 	funcs  map[string]api.Function
 	stack  [1]uint64
 
+	// baseCtx is what wazero sees on every call: it carries the instance and nothing that
+	// can be cancelled, so wazero does not start a watcher goroutine per call. Deadlines and
+	// cancellation are enforced by timer and stopCancel instead, which close the module.
+	baseCtx context.Context
+	timer   *time.Timer
+	dead    atomic.Bool // closed by the timer or a cancellation; never reused
+
+	// the current call's context, for host functions that reach outside (store, network)
+	parent    context.Context
+	deadline  time.Time
+	ctx       context.Context
+	cancelCtx context.CancelFunc
+
 	// per call
 	arena       *arena
 	input       []byte
@@ -38,6 +52,7 @@ type instance struct {
 	output      []byte
 	outputSet   bool
 	outputLimit uint64
+	describing  bool
 	errMsg      string
 	errSet      bool
 	failure     *abi.Error
@@ -55,6 +70,9 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		stdout: boundedBuffer{max: maxCaptured},
 		stderr: boundedBuffer{max: maxCaptured},
 	}
+	in.baseCtx = context.WithValue(context.Background(), instanceKey{}, in)
+	in.timer = time.AfterFunc(time.Hour, func() { in.kill(sys.ExitCodeDeadlineExceeded) })
+	in.timer.Stop()
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous, so the same module can have many instances
 		WithStartFunctions().
@@ -67,31 +85,68 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	if p.fsConfig != nil {
 		cfg = cfg.WithFSConfig(p.fsConfig)
 	}
-	ctx, cancel := context.WithTimeout(ctx, durationOr(p.limits.Timeout, 0))
-	defer cancel()
-	ctx = context.WithValue(ctx, instanceKey{}, in)
-	mod, err := p.runtime.InstantiateModule(ctx, p.compiled, cfg)
+	mod, err := p.runtime.InstantiateModule(in.baseCtx, p.compiled, cfg)
 	if err != nil {
-		return nil, in.classifyErr(ctx, abi.ExportInitialize, err, "instantiate")
+		return nil, in.classifyErr(err, "instantiate")
 	}
 	in.mod = mod
 	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
-		in.begin(nil)
-		_, err := init.Call(ctx)
+		_, err := in.run(ctx, init, nil)
 		in.end()
-		if in.failure != nil {
-			err = in.failure
-		}
 		if err != nil {
-			_ = mod.Close(context.Background())
-			return nil, in.classifyErr(ctx, abi.ExportInitialize, err, "initialize")
+			in.close()
+			return nil, in.classifyErr(err, "initialize")
 		}
 	}
 	return in, nil
 }
 
+// kill closes the module from another goroutine (the timer, a cancellation); wazero's
+// termination checks then end the running guest code with exit code code.
+func (in *instance) kill(code uint32) {
+	in.dead.Store(true)
+	if in.mod != nil {
+		_ = in.mod.CloseWithExitCode(context.Background(), code)
+	}
+}
+
+// run calls f under the plugin's timeout and ctx's cancellation, with input as the call's
+// input, and returns the failure recorded by a host function in preference to wazero's error.
+func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc int32, err error) {
+	timeout := time.Duration(in.plugin.limits.Timeout)
+	in.begin(input)
+	in.parent, in.deadline = ctx, time.Now().Add(timeout)
+	stopCancel := context.AfterFunc(ctx, func() { in.kill(sys.ExitCodeContextCanceled) })
+	in.timer.Reset(timeout)
+	in.stack[0] = 0
+	err = f.CallWithStack(in.baseCtx, in.stack[:])
+	if !in.timer.Stop() || !stopCancel() {
+		in.dead.Store(true)
+	}
+	if in.cancelCtx != nil {
+		in.cancelCtx()
+	}
+	in.ctx, in.cancelCtx, in.parent = nil, nil, nil
+	if in.failure != nil {
+		err = in.failure
+	}
+	return int32(uint32(in.stack[0])), err
+}
+
+// callContext is the current call's context with its deadline, made on first use.
+func (in *instance) callContext() context.Context {
+	if in.ctx == nil {
+		in.ctx, in.cancelCtx = context.WithDeadline(in.parent, in.deadline)
+	}
+	return in.ctx
+}
+
 func (in *instance) begin(input []byte) {
 	in.input = input
+	in.outputLimit = uint64(in.plugin.limits.OutputBytes)
+	if in.describing {
+		in.outputLimit = abi.MaxDescriptionBytes
+	}
 	in.inputOff = 0
 	in.output = in.output[:0]
 	in.outputSet = false
@@ -136,32 +191,21 @@ func (in *instance) call(ctx context.Context, export string, input []byte) ([]by
 	if f == nil {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Message: "the module does not export this function"}
 	}
-	ctx, cancel := context.WithTimeout(ctx, durationOr(in.plugin.limits.Timeout, 0))
-	defer cancel()
-	ctx = context.WithValue(ctx, instanceKey{}, in)
-
-	in.begin(input)
-	in.outputLimit = uint64(in.plugin.limits.OutputBytes)
 	if export == abi.ExportDescribe {
 		// The tool list is bounded by the ABI, not by what one tool may return.
-		in.outputLimit = abi.MaxDescriptionBytes
+		in.describing = true
 	}
-	in.stack[0] = 0
-	err := f.CallWithStack(ctx, in.stack[:])
-	stderr := in.stderr.buf // read before end() hands it to the log
-	tail := tailOf(string(stderr), 512)
+	rc, err := in.run(ctx, f, input)
+	in.describing = false
 	defer in.end()
-	if in.failure != nil {
-		return nil, in.failure
-	}
 	if err != nil {
-		ae := in.classifyErr(ctx, export, err, "call")
-		if tail != "" && ae.Code == abi.CodeTrap {
+		ae := in.classifyErr(err, "call")
+		if tail := tailOf(string(in.stderr.buf), 512); tail != "" && ae.Code == abi.CodeTrap {
 			ae.Message += "; plugin stderr: " + tail
 		}
 		return nil, ae
 	}
-	if rc := int32(uint32(in.stack[0])); rc != abi.ReturnOK {
+	if rc != abi.ReturnOK {
 		msg := in.errMsg
 		if !in.errSet {
 			msg = fmt.Sprintf("returned %d without an error message", rc)
@@ -178,7 +222,7 @@ func (in *instance) call(ctx context.Context, export string, input []byte) ([]by
 }
 
 // classifyErr explains an error returned by wazero for a call that did not fail in a host function.
-func (in *instance) classifyErr(ctx context.Context, export string, err error, what string) *abi.Error {
+func (in *instance) classifyErr(err error, what string) *abi.Error {
 	var ae *abi.Error
 	if errors.As(err, &ae) {
 		return ae
@@ -202,7 +246,6 @@ func (in *instance) classifyErr(ctx context.Context, export string, err error, w
 	if strings.Contains(err.Error(), "memory") && strings.Contains(err.Error(), "limit") {
 		return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("%s: %s (memory_pages limit %d)", what, firstLine(err.Error()), limits.MemoryPages), Err: err}
 	}
-	_ = ctx
 	return &abi.Error{Code: abi.CodeTrap, Message: fmt.Sprintf("%s crashed: %s", what, firstLine(err.Error())), Err: err}
 }
 
@@ -288,5 +331,3 @@ func (p *pool) close() {
 		in.close()
 	}
 }
-
-var _ = slog.LevelInfo

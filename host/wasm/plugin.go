@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -51,7 +50,7 @@ type Spec struct {
 	Granted abi.Capabilities
 	Limits  abi.Limits // effective limits, every field set
 	Mounts  []Mount
-	Env     func(key string) (string, bool) // values for granted env keys
+	Env     func(key string) (string, bool, error) // values for granted env keys
 	KV      KV
 	Exec    Executor
 	// Inert links the granted capabilities' functions but makes each refuse: for describing a
@@ -288,10 +287,10 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) (out []b
 	out, err = in.call(ctx, export, input)
 	if err != nil {
 		code := abi.CodeOf(err)
-		healthy = code == abi.CodeToolError || code == abi.CodeInvalidOutput
+		healthy = (code == abi.CodeToolError || code == abi.CodeInvalidOutput) && !in.dead.Load()
 		return nil, withWhere(err, p.spec.Name, export)
 	}
-	healthy = true
+	healthy = !in.dead.Load()
 	return out, nil
 }
 
@@ -365,12 +364,4 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
-}
-
-// durationOr returns d, or def when d is not positive.
-func durationOr(d abi.Duration, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return time.Duration(d)
 }

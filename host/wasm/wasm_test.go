@@ -45,9 +45,11 @@ func (k *mapKV) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// newTestEngine returns an engine on the compile cache the test packages share, so each module
+// is compiled once (the optimizing compiler is slow under -race).
 func newTestEngine(tb testing.TB) *Engine {
 	tb.Helper()
-	e, err := NewEngine(filepath.Join(tb.TempDir(), "cache"), nil)
+	e, err := NewEngine(testplugins.CompileCacheDir(tb), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
