@@ -3,13 +3,14 @@ package registry
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/wasm"
@@ -34,8 +35,8 @@ func (r *Registry) Call(ctx context.Context, fullName string, args []byte) ([]by
 	if len(bytes.TrimSpace(args)) == 0 {
 		args = []byte("{}")
 	}
-	value, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
-	if err != nil {
+	var value any
+	if err := json.Unmarshal(args, &value); err != nil {
 		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments are not valid JSON: " + err.Error()}
 	}
 	if _, isObject := value.(map[string]any); !isObject {
@@ -91,7 +92,7 @@ func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error)
 	if err != nil {
 		return nil, err
 	}
-	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Schema{}}
+	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Resolved{}}
 	for _, t := range info.Tools {
 		s, err := compileSchema(t)
 		if err != nil {
@@ -207,47 +208,22 @@ func kvError(err error) error {
 	return err
 }
 
-func compileSchema(t abi.Tool) (*jsonschema.Schema, error) {
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(t.Parameters))
-	if err != nil {
-		return nil, fmt.Errorf("parameters schema is not JSON: %w", err)
+// compileSchema resolves a tool's parameters schema. Schemas may not reference anything outside
+// themselves: there is no loader, so no network or file is ever read.
+func compileSchema(t abi.Tool) (*jsonschema.Resolved, error) {
+	var s jsonschema.Schema
+	if err := json.Unmarshal(t.Parameters, &s); err != nil {
+		return nil, fmt.Errorf("parameters schema is not a JSON Schema: %w", err)
 	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	// Schemas may not reference anything outside themselves: no network, no files.
-	c.UseLoader(noLoader{})
-	const url = "hermes:tool.json"
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("parameters schema: %w", err)
-	}
-	s, err := c.Compile(url)
+	r, err := s.Resolve(nil)
 	if err != nil {
 		return nil, fmt.Errorf("parameters schema is invalid: %s", firstLine(err.Error()))
 	}
-	return s, nil
-}
-
-type noLoader struct{}
-
-func (noLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("schema references %s; tool schemas must be self-contained", url)
+	return r, nil
 }
 
 // schemaMessage flattens a validation error to one line naming the failing field.
 func schemaMessage(err error) string {
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return firstLine(err.Error())
-	}
-	leaf := ve
-	for len(leaf.Causes) > 0 {
-		leaf = leaf.Causes[0]
-	}
-	where := "/" + strings.Join(leaf.InstanceLocation, "/")
-	out := leaf.Error()
-	// The library's leaf text reads "at '/path': message"; keep just the essentials.
-	if i := strings.Index(out, ": "); i >= 0 && strings.HasPrefix(out, "at ") {
-		out = out[i+2:]
-	}
-	return fmt.Sprintf("arguments do not match the tool's schema at %s: %s", where, firstLine(out))
+	msg := strings.TrimPrefix(firstLine(err.Error()), "validating root: ")
+	return "arguments do not match the tool's schema: " + msg
 }

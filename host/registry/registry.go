@@ -14,7 +14,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/config"
@@ -50,7 +50,7 @@ type Registry struct {
 
 type loadedPlugin struct {
 	plugin  *wasm.Plugin
-	schemas map[string]*jsonschema.Schema
+	schemas map[string]*jsonschema.Resolved
 }
 
 // New returns a registry over st, running plugins on engine with the limits and workspace of cfg.

@@ -304,9 +304,6 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, granted abi.Capabil
 		}
 		body := hostFuncs[f.Name]
 		name := f.Name
-		// Only capability functions reach outside the instance (store, network, sandbox) and
-		// need the caller's context; the memory functions stay allocation-free.
-		usesContext := f.Capability != ""
 		if inert && f.Capability != "" {
 			capability := f.Capability
 			body = func(*instance, context.Context, []uint64) error {
@@ -319,11 +316,7 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, granted abi.Capabil
 				if !ok {
 					panic(fmt.Errorf("hermes: host function %s called outside a plugin call", name))
 				}
-				callCtx := context.Background()
-				if usesContext {
-					callCtx = in.callContext()
-				}
-				if err := body(in, callCtx, stack); err != nil {
+				if err := body(in, ctx, stack); err != nil {
 					in.abort(name, err)
 				}
 			}), valueTypes(f.Params), valueTypes(f.Results)).

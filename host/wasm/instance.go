@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/hermes-agent/hermes/abi"
@@ -32,18 +32,9 @@ type instance struct {
 	funcs  map[string]api.Function
 	stack  [1]uint64
 
-	// baseCtx is what wazero sees on every call: it carries the instance and nothing that
-	// can be cancelled, so wazero does not start a watcher goroutine per call. Deadlines and
-	// cancellation are enforced by timer and stopCancel instead, which close the module.
-	baseCtx context.Context
-	timer   *time.Timer
-	dead    atomic.Bool // closed by the timer or a cancellation; never reused
-
-	// the current call's context, for host functions that reach outside (store, network)
-	parent    context.Context
-	deadline  time.Time
-	ctx       context.Context
-	cancelCtx context.CancelFunc
+	// ctx is the current call's context (the caller's, with the plugin's deadline), which
+	// host functions that reach outside (store, network, sandbox) pass on.
+	ctx context.Context
 
 	// per call
 	arena       *arena
@@ -70,9 +61,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		stdout: boundedBuffer{max: maxCaptured},
 		stderr: boundedBuffer{max: maxCaptured},
 	}
-	in.baseCtx = context.WithValue(context.Background(), instanceKey{}, in)
-	in.timer = time.AfterFunc(time.Hour, func() { in.kill(sys.ExitCodeDeadlineExceeded) })
-	in.timer.Stop()
+	start := time.Now()
+	defer func() { p.logger.Debug("plugin instance ready", "plugin", p.spec.Name, "took", time.Since(start)) }()
 	cfg := wazero.NewModuleConfig().
 		WithName(""). // anonymous, so the same module can have many instances
 		WithStartFunctions().
@@ -85,7 +75,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	if p.fsConfig != nil {
 		cfg = cfg.WithFSConfig(p.fsConfig)
 	}
-	mod, err := p.runtime.InstantiateModule(in.baseCtx, p.compiled, cfg)
+	instCtx := experimental.WithMemoryAllocator(context.WithValue(ctx, instanceKey{}, in), memoryAllocator)
+	mod, err := p.runtime.InstantiateModule(instCtx, p.compiled, cfg)
 	if err != nil {
 		return nil, in.classifyErr(err, "instantiate")
 	}
@@ -101,45 +92,30 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
-// kill closes the module from another goroutine (the timer, a cancellation); wazero's
-// termination checks then end the running guest code with exit code code.
-func (in *instance) kill(code uint32) {
-	in.dead.Store(true)
-	if in.mod != nil {
-		_ = in.mod.CloseWithExitCode(context.Background(), code)
-	}
-}
-
 // run calls f under the plugin's timeout and ctx's cancellation, with input as the call's
 // input, and returns the failure recorded by a host function in preference to wazero's error.
+//
+// wazero enforces the deadline: with CloseOnContextDone it watches ctx and, when it is done,
+// ends the guest at its next function entry or loop back-edge and only then, on this
+// goroutine, releases the instance's resources. (Closing the module from another goroutine
+// would release its memory and files while guest code still runs.)
 func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc int32, err error) {
-	timeout := time.Duration(in.plugin.limits.Timeout)
 	in.begin(input)
-	in.parent, in.deadline = ctx, time.Now().Add(timeout)
-	stopCancel := context.AfterFunc(ctx, func() { in.kill(sys.ExitCodeContextCanceled) })
-	in.timer.Reset(timeout)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(in.plugin.limits.Timeout))
+	defer cancel()
+	in.ctx = context.WithValue(ctx, instanceKey{}, in)
 	in.stack[0] = 0
-	err = f.CallWithStack(in.baseCtx, in.stack[:])
-	if !in.timer.Stop() || !stopCancel() {
-		in.dead.Store(true)
-	}
-	if in.cancelCtx != nil {
-		in.cancelCtx()
-	}
-	in.ctx, in.cancelCtx, in.parent = nil, nil, nil
+	err = f.CallWithStack(in.ctx, in.stack[:])
+	in.ctx = nil
 	if in.failure != nil {
 		err = in.failure
 	}
 	return int32(uint32(in.stack[0])), err
 }
 
-// callContext is the current call's context with its deadline, made on first use.
-func (in *instance) callContext() context.Context {
-	if in.ctx == nil {
-		in.ctx, in.cancelCtx = context.WithDeadline(in.parent, in.deadline)
-	}
-	return in.ctx
-}
+// usable reports whether the instance may serve another call: wazero may have closed it on a
+// deadline that fired as the call returned.
+func (in *instance) usable() bool { return in.mod != nil && !in.mod.IsClosed() }
 
 func (in *instance) begin(input []byte) {
 	in.input = input
@@ -281,12 +257,16 @@ func (in *instance) close() {
 
 // pool hands instances to one caller at a time and bounds how many exist.
 type pool struct {
-	sem  chan struct{}
-	mu   sync.Mutex
-	idle []*instance
+	sem    chan struct{} // a token per instance in use
+	mu     sync.Mutex
+	idle   []*instance
+	closed bool
 }
 
 func newPool(max int) *pool { return &pool{sem: make(chan struct{}, max)} }
+
+// errPluginClosed is returned by calls that arrive after the plugin was closed.
+var errPluginClosed = &abi.Error{Code: abi.CodeNotFound, Message: "the plugin was unloaded"}
 
 func (p *pool) get(ctx context.Context, create func(context.Context) (*instance, error)) (*instance, error) {
 	select {
@@ -295,6 +275,11 @@ func (p *pool) get(ctx context.Context, create func(context.Context) (*instance,
 		return nil, ctx.Err()
 	}
 	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.sem
+		return nil, errPluginClosed
+	}
 	if n := len(p.idle); n > 0 {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -322,12 +307,20 @@ func (p *pool) put(in *instance, healthy bool) {
 	<-p.sem
 }
 
+// close waits until no call uses an instance (an instance's memory must not be released under
+// running guest code), then closes them all. Later calls get errPluginClosed.
 func (p *pool) close() {
+	for range cap(p.sem) {
+		p.sem <- struct{}{}
+	}
 	p.mu.Lock()
 	idle := p.idle
-	p.idle = nil
+	p.idle, p.closed = nil, true
 	p.mu.Unlock()
 	for _, in := range idle {
 		in.close()
+	}
+	for range cap(p.sem) {
+		<-p.sem
 	}
 }

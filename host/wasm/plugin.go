@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -86,6 +87,7 @@ func badPlugin(name, format string, args ...any) *abi.Error {
 
 // Load verifies, compiles and links a plugin. It does not instantiate it: the first call does.
 func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
+	start := time.Now()
 	sum := sha256.Sum256(spec.Wasm)
 	digest := hex.EncodeToString(sum[:])
 	if spec.SHA256 != "" && spec.SHA256 != digest {
@@ -131,6 +133,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 	if err := p.mount(); err != nil {
 		return nil, err
 	}
+	p.logger.Debug("plugin loaded", "plugin", spec.Name, "took", time.Since(start))
 	maxInstances := spec.MaxInstances
 	if maxInstances <= 0 {
 		maxInstances = max(2, runtime.GOMAXPROCS(0))
@@ -287,10 +290,10 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) (out []b
 	out, err = in.call(ctx, export, input)
 	if err != nil {
 		code := abi.CodeOf(err)
-		healthy = (code == abi.CodeToolError || code == abi.CodeInvalidOutput) && !in.dead.Load()
+		healthy = (code == abi.CodeToolError || code == abi.CodeInvalidOutput) && in.usable()
 		return nil, withWhere(err, p.spec.Name, export)
 	}
-	healthy = !in.dead.Load()
+	healthy = in.usable()
 	return out, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,15 @@ func TestHostileCalls(t *testing.T) {
 				t.Fatalf("hostile call succeeded with %s", out)
 			}
 			wantCode(t, err, tt.code, append([]string{spec.Name + "." + tt.tool}, tt.mention...)...)
+			if tt.code != abi.CodeInvalidOutput {
+				// Never reused after a trap, a limit or a refusal.
+				p.pool.mu.Lock()
+				idle := len(p.pool.idle)
+				p.pool.mu.Unlock()
+				if idle != 0 {
+					t.Fatalf("%d instances went back to the pool after %s", idle, tt.code)
+				}
+			}
 			assertAlive(t, e)
 		})
 	}
@@ -380,27 +390,88 @@ func (*panickyKV) Get(context.Context, string) ([]byte, bool, error) { panic("kv
 
 func TestPanicBelowCallIsAnError(t *testing.T) {
 	e := newTestEngine(t)
-	spec := specFor(t, "testdata/hostile/oob")
+	spec := specFor(t, "testdata/hostile/kvsnoop")
 	spec.KV = &panickyKV{}
 	p := load(t, e, spec)
-	// oob's var_get tool passes a bad offset, which fails before the store is touched; so drive
-	// the panic through a direct host function call on a real instance instead.
-	in, err := p.newInstance(context.Background())
+	_, err := p.Call(context.Background(), "get", []byte(`{"key":"k"}`))
+	wantCode(t, err, abi.CodeTrap, "kv exploded")
+	// The same plugin keeps serving (set does not touch the panicking Get).
+	if _, err := p.Call(context.Background(), "set", []byte(`{"key":"k","value":"v"}`)); err != nil {
+		t.Fatal(err)
+	}
+	assertAlive(t, e)
+}
+
+func TestWASIEnvironment(t *testing.T) {
+	t.Setenv("HERMES_TEST_HOST_SECRET", "must-not-be-seen")
+	e := newTestEngine(t)
+	p := load(t, e, specFor(t, "testdata/hostile/envsnoop"))
+	var first, second struct {
+		Environ []string
+		Args    []string
+		Now     string
+		Random  string
+	}
+	for _, v := range []any{&first, &second} {
+		out, err := p.Call(context.Background(), "environ", []byte(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(out, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(first.Environ) != 0 || len(first.Args) != 0 {
+		t.Fatalf("a plugin sees environ=%v args=%v; want nothing", first.Environ, first.Args)
+	}
+	now, err := time.Parse(time.RFC3339, first.Now)
+	if err != nil || time.Since(now).Abs() > time.Minute {
+		t.Fatalf("plugin clock says %q, host says %s", first.Now, time.Now().UTC())
+	}
+	if first.Random == second.Random || first.Random == strings.Repeat("0", 32) {
+		t.Fatalf("random bytes are not random: %s, %s", first.Random, second.Random)
+	}
+}
+
+// syncBuffer is a log sink for tests.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogFloodIsBounded(t *testing.T) {
+	var sink syncBuffer
+	e, err := NewEngine(testplugins.CompileCacheDir(t), slog.New(slog.NewTextHandler(&sink, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer in.close()
-	in.begin(nil)
-	key, _ := in.arena.allocBytes([]byte("k"))
-	func() {
-		defer func() {
-			if r := recover(); r == nil {
-				t.Fatal("expected the panic to surface to the caller of the host function")
-			}
-		}()
-		hostFuncs["var_get"](in, context.Background(), []uint64{key})
-	}()
-	// Through Call, wazero turns the host function's panic into an error for that call.
+	p := load(t, e, specFor(t, "testdata/hostile/logflood"))
+	start := time.Now()
+	if _, err := p.Call(context.Background(), "flood", []byte(`{"lines":1000,"bytes":8192}`)); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(sink.String()), "\n")
+	allowed := 100 + int(20*time.Since(start).Seconds()) + 1
+	if len(lines) > allowed {
+		t.Fatalf("%d log lines from a flood, want at most %d", len(lines), allowed)
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "plugin=hostile-logflood") || len(l) > maxLogMessage+200 {
+			t.Fatalf("log line of %d bytes without the plugin's name or not cut: %.120s", len(l), l)
+		}
+	}
 	assertAlive(t, e)
 }
 
