@@ -85,7 +85,7 @@ type Client struct {
 	addrCheck func(netip.Addr) string
 }
 
-// NewClient validates p's entries with abi.ValidateHTTPAllow and returns a client confined to them.
+// NewClient validates p's entries with manifest.ValidateHTTPAllow and returns a client confined to them.
 func NewClient(p Policy) (*Client, error) {
 	if p.MaxResponseBytes <= 0 {
 		return nil, fmt.Errorf("netguard: MaxResponseBytes must be positive, got %d", p.MaxResponseBytes)

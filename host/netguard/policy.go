@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/abi/manifest"
 )
 
 // entry is one parsed allow-list entry.
@@ -21,10 +21,10 @@ type entry struct {
 }
 
 func parseEntry(s string) (entry, error) {
-	if err := abi.ValidateHTTPAllow(s); err != nil {
+	if err := manifest.ValidateHTTPAllow(s); err != nil {
 		return entry{}, err
 	}
-	host, port, err := abi.SplitHostPort(s)
+	host, port, err := manifest.SplitHostPort(s)
 	if err != nil {
 		return entry{}, err
 	}

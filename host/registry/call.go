@@ -13,6 +13,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -67,7 +68,7 @@ func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error)
 	if !info.Enabled {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled"}
 	}
-	m, err := abi.ParseManifest(rec.Manifest)
+	m, err := manifest.Parse(rec.Manifest)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: "recorded manifest: " + err.Error(), Err: err}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/store"
@@ -79,7 +80,7 @@ func (r *Registry) Close(ctx context.Context) error {
 // Candidate is a plugin directory that was read, verified and described, ready to be granted.
 type Candidate struct {
 	Dir      string
-	Manifest *abi.Manifest
+	Manifest *manifest.Manifest
 	Digest   string
 	Tools    []abi.Tool
 	Limits   abi.Limits // effective: the manifest's within the configured ceiling
@@ -94,12 +95,12 @@ const MaxWasmBytes = 128 << 20
 // Inspect reads and verifies a plugin directory and asks the module for its tools, with every
 // capability inert: nothing the plugin asks for is usable before the user grants it.
 func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) {
-	manifestPath := filepath.Join(dir, abi.ManifestFile)
-	manifestBytes, err := readCapped(manifestPath, abi.MaxManifestBytes)
+	manifestPath := filepath.Join(dir, manifest.File)
+	manifestBytes, err := readCapped(manifestPath, manifest.MaxBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v (a plugin directory needs %s)", dir, err, abi.ManifestFile), Err: err}
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v (a plugin directory needs %s)", dir, err, manifest.File), Err: err}
 	}
-	m, err := abi.ParseManifest(manifestBytes)
+	m, err := manifest.Parse(manifestBytes)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v", dir, err), Err: err}
 	}
@@ -143,7 +144,7 @@ func (r *Registry) Add(ctx context.Context, c *Candidate) (store.PluginRecord, e
 		return store.PluginRecord{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	dest := filepath.Join(r.paths.Plugins, name)
-	if err := installFiles(dest, map[string][]byte{abi.ManifestFile: c.manifest, c.Manifest.Wasm: c.wasm}); err != nil {
+	if err := installFiles(dest, map[string][]byte{manifest.File: c.manifest, c.Manifest.Wasm: c.wasm}); err != nil {
 		return store.PluginRecord{}, fmt.Errorf("add %s: %w", name, err)
 	}
 	granted, _ := json.Marshal(c.Manifest.Capabilities)
@@ -212,7 +213,7 @@ func infoOf(rec store.PluginRecord) (Info, error) {
 		return Info{}, fmt.Errorf("plugin %s: damaged record: %w (run: hermes plugins remove %s, then add it again)", rec.Name, err, rec.Name)
 	}
 	info.Tools = desc.Tools
-	if m, err := abi.ParseManifest(rec.Manifest); err == nil {
+	if m, err := manifest.Parse(rec.Manifest); err == nil {
 		info.Description = m.Description
 	}
 	return info, nil

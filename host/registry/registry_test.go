@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/testplugins"
 	"github.com/hermes-agent/hermes/host/wasm"
@@ -80,7 +81,7 @@ func copyPlugin(tb testing.TB, rel string, edit func(manifest string) string) st
 			continue
 		}
 		b, _ := os.ReadFile(filepath.Join(src, e.Name()))
-		if e.Name() == abi.ManifestFile && edit != nil {
+		if e.Name() == manifest.File && edit != nil {
 			b = []byte(edit(string(b)))
 		}
 		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)

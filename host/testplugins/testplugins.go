@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/abi/manifest"
 )
 
 var (
@@ -32,7 +32,7 @@ func Root() string {
 func Dir(tb testing.TB, rel string) string {
 	tb.Helper()
 	dir := filepath.Join(Root(), rel)
-	data, err := os.ReadFile(filepath.Join(dir, abi.ManifestFile))
+	data, err := os.ReadFile(filepath.Join(dir, manifest.File))
 	if err != nil {
 		tb.Fatalf("fixture %s: %v", rel, err)
 	}
@@ -64,7 +64,7 @@ func Dir(tb testing.TB, rel string) string {
 func Wasm(tb testing.TB, rel string) []byte {
 	tb.Helper()
 	dir := Dir(tb, rel)
-	m, err := abi.ParseManifest(mustRead(tb, filepath.Join(dir, abi.ManifestFile)))
+	m, err := manifest.Parse(mustRead(tb, filepath.Join(dir, manifest.File)))
 	if err != nil {
 		// Hostile manifests (abi 99) still name their module.
 		return mustRead(tb, filepath.Join(dir, filepath.Base(dir)+".wasm"))
@@ -73,9 +73,9 @@ func Wasm(tb testing.TB, rel string) []byte {
 }
 
 // Manifest parses a fixture's manifest.
-func Manifest(tb testing.TB, rel string) *abi.Manifest {
+func Manifest(tb testing.TB, rel string) *manifest.Manifest {
 	tb.Helper()
-	m, err := abi.ParseManifest(mustRead(tb, filepath.Join(Dir(tb, rel), abi.ManifestFile)))
+	m, err := manifest.Parse(mustRead(tb, filepath.Join(Dir(tb, rel), manifest.File)))
 	if err != nil {
 		tb.Fatalf("fixture %s: %v", rel, err)
 	}

@@ -5,31 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hermes-agent/hermes/abi"
 )
 
-// The SDK deliberately does not import github.com/hermes-agent/hermes/abi: that package also
-// parses manifests (TOML, regular expressions, net), which would add about 0.7 MB to every plugin
-// and to its compile time. The wire types below mirror abi's; a native test keeps them in step.
-
-// ExecResult is what [Exec] returns: the command's exit code and its combined output. It has the
-// same fields as abi.ExecResult, so either converts to the other.
-type ExecResult struct {
-	ExitCode int    `json:"exit_code"`
-	Output   string `json:"output"`
-}
-
-// execRequest mirrors abi.ExecRequest, the JSON hermes_exec takes.
-type execRequest struct {
-	Command   string `json:"command"`
-	TimeoutMS int64  `json:"timeout_ms,omitempty"`
-}
-
-// httpRequest mirrors abi.HTTPRequest, the JSON block http_request takes.
-type httpRequest struct {
-	URL     string            `json:"url"`
-	Method  string            `json:"method,omitempty"`
-	Headers map[string]string `json:"headers,omitempty"`
-}
+// ExecResult is what [Exec] returns: the command's exit code and its combined output.
+type ExecResult = abi.ExecResult
 
 // Request is an HTTP request made with [HTTP]. Method defaults to GET.
 type Request struct {
@@ -150,5 +131,5 @@ func Exec(command string, timeout time.Duration) (ExecResult, error) {
 	if command == "" {
 		return ExecResult{}, errors.New("hermes.Exec: empty command")
 	}
-	return hostExec(execRequest{Command: command, TimeoutMS: timeout.Milliseconds()})
+	return hostExec(abi.ExecRequest{Command: command, TimeoutMS: timeout.Milliseconds()})
 }

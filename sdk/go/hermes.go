@@ -6,13 +6,8 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
-)
 
-// Bounds from the hermes ABI (abi.MaxTools, abi.MaxToolDescription, abi.MaxDescriptionBytes).
-const (
-	maxTools            = 64
-	maxToolDescription  = 4096
-	maxDescriptionBytes = 256 << 10
+	"github.com/hermes-agent/hermes/abi"
 )
 
 // Handler is a tool in its raw form: it receives the JSON arguments object and returns a JSON
@@ -98,36 +93,20 @@ func RawTool(name, description, schema string, fn func(args []byte) ([]byte, err
 func register(t *tool) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if !validToolName(t.name) {
+	if !abi.ValidToolName(t.name) {
 		panic("hermes: tool name " + strconv.Quote(t.name) + " must match [a-z][a-z0-9_]{0,63} and not be \"describe\" or \"memory\"")
 	}
 	if _, dup := toolIndex[t.name]; dup {
 		panic("hermes: tool " + strconv.Quote(t.name) + " registered twice")
 	}
-	if len(tools) >= maxTools {
-		panic("hermes: more than " + strconv.Itoa(maxTools) + " tools")
+	if len(tools) >= abi.MaxTools {
+		panic("hermes: more than " + strconv.Itoa(abi.MaxTools) + " tools")
 	}
-	if t.description == "" || len(t.description) > maxToolDescription {
-		panic("hermes: tool " + strconv.Quote(t.name) + " needs a description of 1-" + strconv.Itoa(maxToolDescription) + " bytes")
+	if t.description == "" || len(t.description) > abi.MaxToolDescription {
+		panic("hermes: tool " + strconv.Quote(t.name) + " needs a description of 1-" + strconv.Itoa(abi.MaxToolDescription) + " bytes")
 	}
 	tools = append(tools, t)
 	toolIndex[t.name] = t
-}
-
-func validToolName(name string) bool {
-	if len(name) == 0 || len(name) > 64 || name == "describe" || name == "memory" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c >= 'a' && c <= 'z':
-		case i > 0 && (c >= '0' && c <= '9' || c == '_'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 func trimSpace(s string) string {
@@ -171,8 +150,8 @@ func Describe() ([]byte, error) {
 		out = append(out, '}')
 	}
 	out = append(out, "]}"...)
-	if len(out) > maxDescriptionBytes {
-		return nil, errors.New("hermes: the description is " + strconv.Itoa(len(out)) + " bytes, more than " + strconv.Itoa(maxDescriptionBytes))
+	if len(out) > abi.MaxDescriptionBytes {
+		return nil, errors.New("hermes: the description is " + strconv.Itoa(len(out)) + " bytes, more than " + strconv.Itoa(abi.MaxDescriptionBytes))
 	}
 	return out, nil
 }

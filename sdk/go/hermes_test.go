@@ -329,33 +329,3 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
-
-// The SDK mirrors abi's wire types and bounds instead of importing abi (see capabilities.go).
-func TestMirrorsABI(t *testing.T) {
-	same := func(a, b any) {
-		t.Helper()
-		ta, tb := reflect.TypeOf(a), reflect.TypeOf(b)
-		if ta.NumField() != tb.NumField() {
-			t.Errorf("%v and %v differ", ta, tb)
-			return
-		}
-		for i := 0; i < ta.NumField(); i++ {
-			fa, fb := ta.Field(i), tb.Field(i)
-			if !strings.EqualFold(fa.Name, fb.Name) || fa.Type != fb.Type || fa.Tag.Get("json") != fb.Tag.Get("json") {
-				t.Errorf("%v.%s and %v.%s differ", ta, fa.Name, tb, fb.Name)
-			}
-		}
-	}
-	same(ExecResult{}, abi.ExecResult{})
-	same(execRequest{}, abi.ExecRequest{})
-	same(httpRequest{}, abi.HTTPRequest{})
-	_ = abi.ExecResult(ExecResult{}) // convertible both ways
-	if maxTools != abi.MaxTools || maxToolDescription != abi.MaxToolDescription || maxDescriptionBytes != abi.MaxDescriptionBytes {
-		t.Error("bounds differ from abi's")
-	}
-	for _, name := range []string{"a", "read_file", "x9", "", "A", "_a", "9a", "a-b", "describe", "memory", strings.Repeat("b", 64), strings.Repeat("b", 65), "é"} {
-		if validToolName(name) != abi.ValidToolName(name) {
-			t.Errorf("validToolName(%q) = %v, abi says %v", name, validToolName(name), abi.ValidToolName(name))
-		}
-	}
-}

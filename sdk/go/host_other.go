@@ -6,6 +6,8 @@ package hermes
 // with go test. Tests drive it with CallForTest and the SetFake* functions below.
 
 import (
+	"github.com/hermes-agent/hermes/abi"
+
 	"encoding/json"
 	"errors"
 	"maps"
@@ -202,7 +204,7 @@ func hostLog(level Level, msg string) {
 	fakeLogs = append(fakeLogs, LogEntry{Level: level, Message: msg})
 }
 
-func hostExec(req execRequest) (ExecResult, error) {
+func hostExec(req abi.ExecRequest) (ExecResult, error) {
 	fakeMu.Lock()
 	h := fakeExec
 	fakeMu.Unlock()

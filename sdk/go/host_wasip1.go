@@ -3,6 +3,8 @@
 package hermes
 
 import (
+	"github.com/hermes-agent/hermes/abi"
+
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -174,7 +176,7 @@ func hostVarSet(key string, value []byte) {
 }
 
 func hostHTTP(req Request) (Response, error) {
-	reqJSON, err := json.Marshal(httpRequest{URL: req.URL, Method: req.Method, Headers: req.Headers})
+	reqJSON, err := json.Marshal(abi.HTTPRequest{URL: req.URL, Method: req.Method, Headers: req.Headers})
 	if err != nil {
 		return Response{}, errors.New("hermes.HTTP: " + err.Error())
 	}
@@ -211,7 +213,7 @@ func hostLog(level Level, msg string) {
 	}
 }
 
-func hostExec(req execRequest) (ExecResult, error) {
+func hostExec(req abi.ExecRequest) (ExecResult, error) {
 	reqJSON, err := json.Marshal(req)
 	if err != nil {
 		return ExecResult{}, errors.New("hermes.Exec: " + err.Error())
