@@ -70,9 +70,15 @@ FUZZTIME ?= 20s
 fuzz: wasm
 	$(GO) test ./host/wasm -run '^$$' -fuzz FuzzHostFunctions -fuzztime $(FUZZTIME)
 
-# Benchmarks; results and the machine they ran on go to BENCHMARKS.md by hand.
+# Benchmarks, each next to its anchor in the same run; BENCHMARKS.md reports them with the
+# machine they ran on. BENCHTIME=1s COUNT=5 for steadier numbers.
+BENCHTIME ?= 2000x
+COUNT ?= 3
 bench: build wasm
-	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./host/... ./store/...
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'EchoCall|Throughput' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m ./host/wasm
+	$(GO) test -run '^$$' -bench 'InstanceMemory' -benchtime 1x -count $(COUNT) ./host/wasm
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 20x -count $(COUNT) ./cmd/hermes
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./store
 
 demo: build wasm
 	@bash scripts/demo.sh
