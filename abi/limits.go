@@ -27,37 +27,24 @@ const (
 // defaults): each field is l's value when set and not above the ceiling, else the ceiling's.
 // The second result names each field that was lowered to the ceiling.
 func (l Limits) Within(ceiling Limits) (Limits, []string) {
-	var capped []string
 	out := ceiling
-	if l.MemoryPages != 0 {
-		if l.MemoryPages <= ceiling.MemoryPages {
-			out.MemoryPages = l.MemoryPages
-		} else {
-			capped = append(capped, fmt.Sprintf("%s: asks %d, capped at %d", LimitMemoryPages, l.MemoryPages, ceiling.MemoryPages))
-		}
-	}
-	if l.Timeout != 0 {
-		if l.Timeout <= ceiling.Timeout {
-			out.Timeout = l.Timeout
-		} else {
-			capped = append(capped, fmt.Sprintf("%s: asks %s, capped at %s", LimitTimeout, l.Timeout, ceiling.Timeout))
-		}
-	}
-	if l.OutputBytes != 0 {
-		if l.OutputBytes <= ceiling.OutputBytes {
-			out.OutputBytes = l.OutputBytes
-		} else {
-			capped = append(capped, fmt.Sprintf("%s: asks %d, capped at %d", LimitOutputBytes, l.OutputBytes, ceiling.OutputBytes))
-		}
-	}
-	if l.HTTPResponseBytes != 0 {
-		if l.HTTPResponseBytes <= ceiling.HTTPResponseBytes {
-			out.HTTPResponseBytes = l.HTTPResponseBytes
-		} else {
-			capped = append(capped, fmt.Sprintf("%s: asks %d, capped at %d", LimitHTTPResponseBytes, l.HTTPResponseBytes, ceiling.HTTPResponseBytes))
-		}
-	}
+	var capped []string
+	lower(LimitMemoryPages, l.MemoryPages, &out.MemoryPages, &capped)
+	lower(LimitTimeout, l.Timeout, &out.Timeout, &capped)
+	lower(LimitOutputBytes, l.OutputBytes, &out.OutputBytes, &capped)
+	lower(LimitHTTPResponseBytes, l.HTTPResponseBytes, &out.HTTPResponseBytes, &capped)
 	return out, capped
+}
+
+// lower sets *limit to asked when asked is set and not above *limit; a higher ask is noted.
+func lower[T uint32 | int64 | Duration](name string, asked T, limit *T, capped *[]string) {
+	switch {
+	case asked == 0:
+	case asked <= *limit:
+		*limit = asked
+	default:
+		*capped = append(*capped, fmt.Sprintf("%s: asks %v, capped at %v", name, asked, *limit))
+	}
 }
 
 // Duration is a time.Duration written as a string ("10s", "1m30s") in TOML and JSON.

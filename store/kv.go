@@ -76,11 +76,9 @@ SELECT ?1, ?2, ?3 WHERE coalesce((SELECT keys FROM kv_usage WHERE plugin = ?1), 
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
-		}
-		if n == 0 {
+		} else if n == 0 {
 			return fmt.Errorf("plugin already holds %d keys, the most allowed: %w", MaxKVKeys, ErrKVLimit)
 		}
 		return nil

@@ -154,11 +154,9 @@ func (db *DB) DeletePlugin(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return err
-		}
-		if n == 0 {
+		} else if n == 0 {
 			return ErrNotFound
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)

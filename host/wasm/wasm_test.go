@@ -142,15 +142,18 @@ func TestRustExample(t *testing.T) {
 	}
 }
 
+// hostileCall is a call to a hostile fixture's tool and how it must fail.
+type hostileCall struct {
+	name    string
+	fixture string
+	tool    string
+	limits  func(*abi.Limits)
+	code    abi.Code
+	mention []string
+}
+
 func TestHostileCalls(t *testing.T) {
-	tests := []struct {
-		name    string
-		fixture string
-		tool    string
-		limits  func(*abi.Limits)
-		code    abi.Code
-		mention []string
-	}{
+	tests := []hostileCall{
 		{name: "infinite loop", fixture: "loop", tool: "spin", limits: func(l *abi.Limits) { l.Timeout = abi.Duration(300 * time.Millisecond) }, code: abi.CodeLimitExceeded, mention: []string{"timeout"}},
 		{name: "memory bomb", fixture: "membomb", tool: "grow", code: abi.CodeLimitExceeded, mention: []string{"memory_pages", "64 pages"}},
 		{name: "output past block and limit", fixture: "outputbomb", tool: "flood", code: abi.CodeLimitExceeded, mention: []string{"output_bytes"}},
@@ -165,14 +168,7 @@ func TestHostileCalls(t *testing.T) {
 		{name: "garbage output", fixture: "badoutput", tool: "garbage", code: abi.CodeInvalidOutput, mention: []string{"not valid JSON"}},
 	}
 	for _, fn := range []string{"load_u8", "load_u64", "store_u8", "store_u64", "input_load_u8", "input_load_u64", "output_set", "error_set", "length", "free", "config_get", "var_get", "var_set", "http_request", "log_info", "unaligned_u64_edge"} {
-		tests = append(tests, struct {
-			name    string
-			fixture string
-			tool    string
-			limits  func(*abi.Limits)
-			code    abi.Code
-			mention []string
-		}{name: "out of bounds " + fn, fixture: "oob", tool: fn, code: oobCode(fn), mention: []string{oobMention(fn)}})
+		tests = append(tests, hostileCall{name: "out of bounds " + fn, fixture: "oob", tool: fn, code: oobCode(fn), mention: []string{oobMention(fn)}})
 	}
 	e := newTestEngine(t)
 	for _, tt := range tests {
