@@ -142,20 +142,7 @@ func (c *Client) checkURL(u *url.URL) string {
 			return fmt.Sprintf("host %q: zoned IPv6 addresses are not allowed", host)
 		}
 		a = a.Unmap()
-		listed := false
-		for i := range c.entries {
-			e := &c.entries[i]
-			if e.ip.IsValid() && e.ip == a {
-				listed = true
-				if e.matchesPort(port, scheme) {
-					return ""
-				}
-			}
-		}
-		if listed {
-			return fmt.Sprintf("port %d of host %q is not in the plugin's http allow-list", port, host)
-		}
-		return fmt.Sprintf("host %q is not in the plugin's http allow-list", host)
+		return c.match(host, port, scheme, func(e *entry) bool { return e.ip.IsValid() && e.ip == a })
 	}
 	if !isASCII(host) {
 		return fmt.Sprintf("host %q is not ASCII (use its xn-- form)", host)
@@ -164,10 +151,15 @@ func (c *Client) checkURL(u *url.URL) string {
 	if name == "" {
 		return fmt.Sprintf("host %q is not a valid host name", host)
 	}
+	return c.match(name, port, scheme, func(e *entry) bool { return e.matchesName(name) })
+}
+
+// match returns "" when an entry that hostMatches also allows port, else why not.
+func (c *Client) match(host string, port uint16, scheme string, hostMatches func(*entry) bool) string {
 	listed := false
 	for i := range c.entries {
 		e := &c.entries[i]
-		if e.matchesName(name) {
+		if hostMatches(e) {
 			listed = true
 			if e.matchesPort(port, scheme) {
 				return ""
@@ -175,9 +167,9 @@ func (c *Client) checkURL(u *url.URL) string {
 		}
 	}
 	if listed {
-		return fmt.Sprintf("port %d of host %q is not in the plugin's http allow-list", port, name)
+		return fmt.Sprintf("port %d of host %q is not in the plugin's http allow-list", port, host)
 	}
-	return fmt.Sprintf("host %q is not in the plugin's http allow-list", name)
+	return fmt.Sprintf("host %q is not in the plugin's http allow-list", host)
 }
 
 // literalListed reports whether the IP a with port is listed literally (the dialer's view: the
