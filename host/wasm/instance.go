@@ -32,10 +32,6 @@ type instance struct {
 	funcs  map[string]api.Function
 	stack  [1]uint64
 
-	// ctx is the current call's context (the caller's, with the plugin's deadline), which
-	// host functions that reach outside (store, network, sandbox) pass on.
-	ctx context.Context
-
 	// per call
 	arena       *arena
 	input       []byte
@@ -103,10 +99,10 @@ func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc i
 	in.begin(input)
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(in.plugin.limits.Timeout))
 	defer cancel()
-	in.ctx = context.WithValue(ctx, instanceKey{}, in)
+	// Host functions find the instance in the context, and pass the context (the caller's,
+	// with the plugin's deadline) on to whatever they reach outside: store, network, sandbox.
 	in.stack[0] = 0
-	err = f.CallWithStack(in.ctx, in.stack[:])
-	in.ctx = nil
+	err = f.CallWithStack(context.WithValue(ctx, instanceKey{}, in), in.stack[:])
 	if in.failure != nil {
 		err = in.failure
 	}
