@@ -25,7 +25,11 @@ RUST_WASM := sdk/rust/example/hashing.wasm
 
 ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(C_WASM) $(RUST_WASM)
 
-.PHONY: all build wasm test demo bench vet fuzz clean toolchains
+.PHONY: all build wasm test demo bench vet fuzz clean toolchains sandbox-image
+
+# The image the Docker sandbox tests use. No registry is reachable here, so it is built locally
+# from Debian's busybox-static and loaded with `docker import`.
+SANDBOX_TEST_IMAGE := hermes-sandbox-test:1
 
 all: build wasm
 
@@ -57,13 +61,16 @@ $(C_WASM): sdk/c/example/textstats.c sdk/c/hermes.h | $(TOOLCHAIN_STAMP)
 $(RUST_WASM): sdk/rust/example/src/lib.rs | $(TOOLCHAIN_STAMP)
 	$(RUSTC) --edition 2021 --target wasm32-wasi --crate-type cdylib -O -C strip=debuginfo -o $@ $<
 
+sandbox-image:
+	@bash scripts/build-sandbox-image.sh $(SANDBOX_TEST_IMAGE)
+
 vet:
 	$(GO) vet ./...
 
 # The whole suite: unit, integration (real WASM modules built above, real SQLite files, real
 # HTTP servers on 127.0.0.1) and the hostile-plugin suite, with the race detector.
-test: build wasm vet
-	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
+test: build wasm vet sandbox-image
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) HERMES_SANDBOX_TEST_IMAGE=$(SANDBOX_TEST_IMAGE) $(GO) test -race -count=1 -timeout 40m ./...
 
 # A short run of every fuzz target (longer runs: make fuzz FUZZTIME=10m).
 FUZZTIME ?= 20s
