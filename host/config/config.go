@@ -22,8 +22,42 @@ import (
 type Config struct {
 	// Workspace is the directory plugins see as /workspace when granted {workspace}.
 	// Default: the directory hermes is started in.
-	Workspace string  `toml:"workspace"`
-	Plugins   Plugins `toml:"plugins"`
+	Workspace string   `toml:"workspace"`
+	Plugins   Plugins  `toml:"plugins"`
+	Terminal  Terminal `toml:"terminal"`
+}
+
+// Terminal configures where shell commands run (the agent's terminal tool, `hermes exec`, and
+// plugins granted exec).
+type Terminal struct {
+	// Backend is "local" (the host, dangerous commands need approval) or "docker" (a hardened
+	// container per profile and task). Default: "local".
+	Backend string `toml:"backend"`
+	// Timeout bounds each command; the whole process tree is killed when it passes. Default 180s.
+	Timeout abi.Duration `toml:"timeout"`
+	// OutputLimit caps a command's output in characters (the first 40 % and last 60 % are kept).
+	// Default 50,000.
+	OutputLimit int `toml:"output_limit"`
+	// EnvPassthrough names the only environment variables passed to commands. hermes' own
+	// secrets never are unless listed here. Default: none.
+	EnvPassthrough []string `toml:"env_passthrough"`
+	// Deny lists regular expressions; a command matching one never runs, whatever was approved.
+	Deny []string `toml:"deny"`
+	// ApprovalTimeout is how long the approval prompt waits before denying. Default 300s.
+	ApprovalTimeout abi.Duration `toml:"approval_timeout"`
+	Docker          Docker       `toml:"docker"`
+}
+
+// Docker configures the docker backend.
+type Docker struct {
+	// Image runs the commands. Default: the upstream agent's nikolaik/python-nodejs:python3.11-nodejs20.
+	Image string `toml:"image"`
+	// CPUs per container. Default 1.
+	CPUs float64 `toml:"cpus"`
+	// MemoryMB per container. Default 2048.
+	MemoryMB int64 `toml:"memory_mb"`
+	// Network gives the container network access. Default false: no network at all.
+	Network bool `toml:"network"`
 }
 
 // Plugins configures the plugin host.
@@ -46,7 +80,10 @@ type Paths struct {
 	Cache      string // compiled code
 }
 
-var profileNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+var (
+	profileNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+	envNameRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 // ResolvePaths finds the home: $HERMES_HOME, else ~/.hermes; a non-empty profile (or
 // $HERMES_PROFILE) selects profiles/<name>/ inside it.
@@ -143,6 +180,29 @@ func (c Config) validate() error {
 		return errors.New("plugins.limits.http_response_bytes must be positive")
 	case c.Plugins.MaxInstances < 0:
 		return errors.New("plugins.max_instances must not be negative")
+	}
+	t := c.Terminal
+	switch {
+	case t.Backend != "local" && t.Backend != "docker":
+		return fmt.Errorf("terminal.backend %q: use \"local\" or \"docker\"", t.Backend)
+	case t.Timeout <= 0:
+		return errors.New("terminal.timeout must be positive")
+	case t.OutputLimit <= 0:
+		return errors.New("terminal.output_limit must be positive")
+	case t.ApprovalTimeout <= 0:
+		return errors.New("terminal.approval_timeout must be positive")
+	case t.Docker.CPUs <= 0 || t.Docker.MemoryMB <= 0:
+		return errors.New("terminal.docker.cpus and memory_mb must be positive")
+	}
+	for _, name := range t.EnvPassthrough {
+		if !envNameRe.MatchString(name) {
+			return fmt.Errorf("terminal.env_passthrough: %q is not a variable name", name)
+		}
+	}
+	for _, rule := range t.Deny {
+		if _, err := regexp.Compile(rule); err != nil {
+			return fmt.Errorf("terminal.deny: %q is not a regular expression: %v", rule, err)
+		}
 	}
 	return nil
 }

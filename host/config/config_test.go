@@ -26,6 +26,10 @@ func TestLoad(t *testing.T) {
 		"zero memory":   "[plugins.limits]\nmemory_pages = 0",
 		"not TOML":      "[plugins",
 		"negative pool": "[plugins]\nmax_instances = -1",
+		"bad backend":   "[terminal]\nbackend = \"vm\"",
+		"bad deny rule": "[terminal]\ndeny = [\"(\"]",
+		"bad env name":  "[terminal]\nenv_passthrough = [\"A B\"]",
+		"zero cpus":     "[terminal.docker]\ncpus = 0.0",
 	} {
 		t.Run(name, func(t *testing.T) {
 			os.WriteFile(path, []byte(doc), 0o600)

@@ -26,6 +26,24 @@ func DefaultLimits() abi.Limits {
 // Default returns the configuration used when config.toml is absent or silent.
 func Default() Config {
 	return Config{
-		Plugins: Plugins{Limits: DefaultLimits()},
+		Plugins:  Plugins{Limits: DefaultLimits()},
+		Terminal: DefaultTerminal(),
+	}
+}
+
+// DefaultTerminal is where commands run unless config.toml says otherwise: on the host, with
+// dangerous commands asked about and hardline ones refused; nothing of hermes' environment
+// passed on.
+func DefaultTerminal() Terminal {
+	return Terminal{
+		Backend:         "local",
+		Timeout:         abi.Duration(180 * time.Second),
+		OutputLimit:     50_000,
+		ApprovalTimeout: abi.Duration(300 * time.Second),
+		Docker: Docker{
+			Image:    "nikolaik/python-nodejs:python3.11-nodejs20",
+			CPUs:     1,
+			MemoryMB: 2048,
+		},
 	}
 }
