@@ -70,6 +70,19 @@ BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 `,
+
+	// v2: "always" answers to the approval prompt for dangerous host commands, one row per
+	// command shape (see approvals.go). last_used is NULL until the approval is first used.
+	`
+CREATE TABLE approvals (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	shape      TEXT    NOT NULL UNIQUE CHECK (shape <> ''),
+	reason     TEXT    NOT NULL,
+	created_at TEXT    NOT NULL,
+	last_used  TEXT,
+	uses       INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0)
+) STRICT;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

@@ -3,15 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/wasm"
+	"github.com/hermes-agent/hermes/sandbox"
+	"github.com/hermes-agent/hermes/sandbox/approval"
+	"github.com/hermes-agent/hermes/sandbox/backend"
+	"github.com/hermes-agent/hermes/sandbox/classify"
+	"github.com/hermes-agent/hermes/sandbox/docker"
+	"github.com/hermes-agent/hermes/sandbox/local"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -22,10 +30,13 @@ type environment struct {
 	logLevel string
 	logger   *slog.Logger
 
-	paths config.Paths
-	cfg   config.Config
-	db    *store.DB
-	reg   *registry.Registry
+	paths    config.Paths
+	cfg      config.Config
+	loaded   bool
+	db       *store.DB
+	reg      *registry.Registry
+	backends []sandbox.Backend
+	executor *backend.PluginExecutor
 }
 
 func (e *environment) setupLogging() error {
@@ -38,39 +49,138 @@ func (e *environment) setupLogging() error {
 	return nil
 }
 
-// registry opens the home, its database and the plugin engine.
+// home finds the home (creating it 0700) and reads config.toml.
+func (e *environment) home() error {
+	if e.loaded {
+		return nil
+	}
+	paths, err := config.ResolvePaths(e.profile)
+	if err != nil {
+		return err
+	}
+	if err := paths.Ensure(); err != nil {
+		return err
+	}
+	cfg, err := config.Load(paths.Config)
+	if err != nil {
+		return err
+	}
+	e.paths, e.cfg, e.loaded = paths, cfg, true
+	return nil
+}
+
+// store opens the profile's state.db.
+func (e *environment) store() (*store.DB, error) {
+	if e.db != nil {
+		return e.db, nil
+	}
+	if err := e.home(); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(e.paths.StateDB)
+	if err != nil {
+		return nil, err
+	}
+	e.db = db
+	return db, nil
+}
+
+// registry opens the plugin registry; plugins granted exec run their commands through the
+// configured sandbox, opened only when one does.
 func (e *environment) registry() (*registry.Registry, error) {
 	if e.reg != nil {
 		return e.reg, nil
 	}
-	paths, err := config.ResolvePaths(e.profile)
+	db, err := e.store()
 	if err != nil {
 		return nil, err
 	}
-	if err := paths.Ensure(); err != nil {
-		return nil, err
-	}
-	cfg, err := config.Load(paths.Config)
+	engine, err := wasm.NewEngine(e.paths.Cache, e.logger)
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(paths.StateDB)
-	if err != nil {
-		return nil, err
-	}
-	engine, err := wasm.NewEngine(paths.Cache, e.logger)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	e.paths, e.cfg, e.db = paths, cfg, db
-	e.reg = registry.New(db, engine, paths, cfg)
+	e.executor = backend.NewPluginExecutor(func(ctx context.Context) (sandbox.Backend, error) {
+		return e.sandbox(ctx, "")
+	}, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout))
+	e.reg = registry.New(db, engine, e.paths, e.cfg).WithExecutor(e.executor)
 	return e.reg, nil
+}
+
+// classifyRules are the user's deny rules and home, for the command classifier.
+func (e *environment) classifyRules() (classify.Rules, error) {
+	if err := e.home(); err != nil {
+		return classify.Rules{}, err
+	}
+	home, _ := os.UserHomeDir()
+	return classify.Rules{Deny: e.cfg.Terminal.Deny, Home: home}, nil
+}
+
+// passthrough is the environment commands get: terminal.env_passthrough, nothing else.
+func (e *environment) passthrough() map[string]string {
+	return backend.PassthroughEnv(e.cfg.Terminal.EnvPassthrough)
+}
+
+// sandbox opens a backend: name, or terminal.backend when empty. Dangerous commands on the local
+// backend are asked about on the terminal, and denied when there is none (or CI is set).
+func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend, error) {
+	rules, err := e.classifyRules()
+	if err != nil {
+		return nil, err
+	}
+	db, err := e.store()
+	if err != nil {
+		return nil, err
+	}
+	t := e.cfg.Terminal
+	if name == "" {
+		name = t.Backend
+	}
+	var prompter approval.Prompter = approval.NoPrompt{Reason: "no terminal to ask on"}
+	if approval.Interactive(os.Stdin, os.Stderr) {
+		prompter = &approval.TerminalPrompter{In: os.Stdin, Out: os.Stderr, Timeout: time.Duration(t.ApprovalTimeout)}
+	}
+	workspace := e.cfg.Workspace
+	if workspace == "" {
+		if workspace, err = os.Getwd(); err != nil {
+			return nil, fmt.Errorf("find workspace: %w", err)
+		}
+	}
+	profile := e.profile
+	if profile == "" {
+		profile = "default"
+	}
+	dockerCfg := docker.DefaultConfig()
+	dockerCfg.Image, dockerCfg.CPUs, dockerCfg.MemoryBytes, dockerCfg.Network = t.Docker.Image, t.Docker.CPUs, t.Docker.MemoryMB<<20, t.Docker.Network
+	dockerCfg.Workspace, dockerCfg.Profile, dockerCfg.Task = workspace, profile, "cli"
+	dockerCfg.Timeout, dockerCfg.OutputLimit = time.Duration(t.Timeout), t.OutputLimit
+	b, err := backend.Open(ctx, backend.Options{
+		Name:     name,
+		Local:    local.Config{Timeout: time.Duration(t.Timeout), OutputLimit: t.OutputLimit, Workdir: workspace},
+		Docker:   dockerCfg,
+		Gate:     approval.NewGate(rules, prompter, db),
+		Progress: e.progress(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.backends = append(e.backends, b)
+	return b, nil
+}
+
+// progress is where long operations report progress: the terminal, else nowhere.
+func (e *environment) progress() io.Writer {
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		return os.Stderr
+	}
+	return nil
 }
 
 func (e *environment) close() error {
 	if e.reg != nil {
 		_ = e.reg.Close(context.Background())
+	}
+	for _, b := range e.backends {
+		_ = b.Close()
 	}
 	if e.db != nil {
 		return e.db.Close()

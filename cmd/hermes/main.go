@@ -18,6 +18,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/sandbox/classify"
+	"github.com/hermes-agent/hermes/store"
 )
 
 // Exit codes, chosen here and nowhere else.
@@ -27,9 +29,52 @@ const (
 	ExitUsage     = 2 // bad flags, arguments or input
 	ExitDenied    = 3 // a capability or a limit refused what a plugin tried
 	ExitBadPlugin = 4 // a manifest or module cannot be used
-	ExitNotFound  = 5 // no such plugin or tool
-	ExitCanceled  = 130
+	ExitNotFound  = 5 // no such plugin, tool or approval
+	// hermes approvals check: the class of the command.
+	ExitDangerous = 10 // needs approval before it runs on the host
+	ExitHardline  = 11 // never runs
+	// hermes exec exits with the command's own exit code, 124 when it timed out.
+	ExitCanceled = 130
 )
+
+// commandExit carries the exit code of a command run by `hermes exec`; main exits with it and
+// prints nothing more.
+type commandExit struct {
+	code     int
+	timedOut bool
+}
+
+func (e *commandExit) Error() string {
+	if e.timedOut {
+		return fmt.Sprintf("command timed out (exit %d)", e.code)
+	}
+	return fmt.Sprintf("command exited with %d", e.code)
+}
+
+// deniedCommand is a command the sandbox refused to run.
+type deniedCommand struct{ err error }
+
+func (e *deniedCommand) Error() string { return e.err.Error() }
+func (e *deniedCommand) Unwrap() error { return e.err }
+
+// classified is the result of `hermes approvals check` for a command that is not safe.
+type classified struct{ class classify.Class }
+
+func (e *classified) Error() string { return "" }
+
+func classExit(c classify.Class) error {
+	if c == classify.Safe {
+		return nil
+	}
+	return &classified{c}
+}
+
+func notFoundApproval(id int64, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no approval with ID %d (see: hermes approvals list)", id), Err: err}
+	}
+	return err
+}
 
 // usageError marks errors the user fixes by changing the command line.
 type usageError struct{ msg string }
@@ -42,9 +87,24 @@ func exitCode(err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	var ue *usageError
-	if errors.As(err, &ue) {
+	var (
+		ue *usageError
+		ce *commandExit
+		cl *classified
+		dc *deniedCommand
+	)
+	switch {
+	case errors.As(err, &ue):
 		return ExitUsage
+	case errors.As(err, &ce):
+		return ce.code
+	case errors.As(err, &cl):
+		if cl.class == classify.Hardline {
+			return ExitHardline
+		}
+		return ExitDangerous
+	case errors.As(err, &dc):
+		return ExitDenied
 	}
 	switch abi.CodeOf(err) {
 	case abi.CodeDenied, abi.CodeLimitExceeded:
@@ -77,8 +137,11 @@ func main() {
 	defer stop()
 	io := &streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, IsTerm: stdioIsTerminal}
 	err := newApp(io).RunContext(ctx, os.Args)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hermes:", err)
+	if err != nil && err.Error() != "" {
+		var ce *commandExit
+		if !errors.As(err, &ce) || ce.timedOut {
+			fmt.Fprintln(os.Stderr, "hermes:", err)
+		}
 	}
 	os.Exit(exitCode(err))
 }
@@ -106,6 +169,16 @@ func newApp(s *streams) *cli.App {
 					newPluginsListCmd(env),
 					newPluginsInfoCmd(env),
 					newPluginsRemoveCmd(env),
+				},
+			},
+			newExecCmd(env),
+			{
+				Name:  "approvals",
+				Usage: "check how a command is classified; list and revoke standing approvals",
+				Subcommands: []*cli.Command{
+					newApprovalsCheckCmd(env),
+					newApprovalsListCmd(env),
+					newApprovalsRevokeCmd(env),
 				},
 			},
 			{

@@ -1,0 +1,416 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/hermes-agent/hermes/sandbox"
+)
+
+// wrapperScript runs each command ($1). It first prints its own pid and start time (field 22
+// of /proc/PID/stat) as the first line of stdout, which Run strips from the output, then
+// execs the command's shell in its place. The exec'd process leads its own session and
+// process group (runc makes every exec a session leader), and everything the command starts
+// inherits both unless it calls setsid itself; killScript kills by them.
+const wrapperScript = `c=$1
+{ read -r s < /proc/$$/stat; } 2>/dev/null
+s=${s##*) }
+set -- $s
+echo "$$ ${20}"
+exec /bin/sh -c "$c"`
+
+// killScript kills the process tree of the command whose wrapper had pid $1 and start time $2:
+// the process group (one atomic kill, which also stops a fork bomb), then every process whose
+// session or group is $1 or whose parent is in the tree, repeated until none is left. It uses
+// shell builtins only, so it needs a single process slot even when the command used up the
+// pids limit. Exit status 0 when the tree is gone, 1 when something survived.
+const killScript = `r=$1 st=$2
+if { read -r l < /proc/$r/stat; } 2>/dev/null; then
+	l=${l##*) }
+	set -- $l
+	if [ -n "$st" ] && [ "${20}" != "$st" ]; then exit 0; fi
+fi
+i=0
+while [ $i -lt 100 ]; do
+	i=$((i+1))
+	kill -9 -$r 2>/dev/null
+	tree=" $r "
+	found=
+	for d in /proc/[0-9]*; do
+		{ read -r l < $d/stat; } 2>/dev/null || continue
+		p=${d#/proc/}
+		l=${l##*) }
+		set -- $l
+		[ "$1" = Z ] && continue
+		case $tree in *" $2 "*) ;; *)
+			[ "$p" = "$r" ] || [ "$3" = "$r" ] || [ "$4" = "$r" ] || continue ;;
+		esac
+		tree="$tree$p "
+		found="$found $p"
+	done
+	[ -z "$found" ] && exit 0
+	kill -9 $found 2>/dev/null
+done
+exit 1`
+
+// killGrace bounds the work after a timeout or cancellation: killing the tree, draining output.
+const killGrace = 10 * time.Second
+
+// goneError marks a failure because the container vanished or stopped; Run retries once.
+type goneError struct{ err error }
+
+func (e *goneError) Error() string { return e.err.Error() }
+func (e *goneError) Unwrap() error { return e.err }
+
+// Run implements sandbox.Backend: the command runs as an exec in the container, with only
+// req.Env in its environment (on top of the image's own), in /workspace.
+func (b *Backend) Run(ctx context.Context, req sandbox.Request) (sandbox.Result, error) {
+	start := time.Now()
+	env, err := envList(req.Env)
+	if err != nil {
+		return sandbox.Result{}, err
+	}
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = b.cfg.Timeout
+	}
+	for attempt := 0; ; attempt++ {
+		id, err := b.container(ctx)
+		if err != nil {
+			return sandbox.Result{}, err
+		}
+		res, err := b.run(ctx, id, req.Command, env, timeout)
+		var gone *goneError
+		if errors.As(err, &gone) && attempt == 0 && ctx.Err() == nil {
+			b.forget(id) // vanished or stopped behind our back: find, restart or recreate it, once
+			continue
+		}
+		res.Duration = time.Since(start)
+		return res, err
+	}
+}
+
+// envList turns req.Env into the exec's KEY=value list, sorted.
+func envList(m map[string]string) ([]string, error) {
+	env := make([]string, 0, len(m))
+	for k, v := range m {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.ContainsRune(v, 0) {
+			return nil, fmt.Errorf("docker: environment variable %q: invalid name or value", k)
+		}
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	return env, nil
+}
+
+// run runs one command in container id.
+func (b *Backend) run(ctx context.Context, id, command string, env []string, timeout time.Duration) (sandbox.Result, error) {
+	created, err := b.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+		Cmd:          []string{"/bin/sh", "-c", wrapperScript, "hermes-exec", command},
+		Env:          env,
+		WorkingDir:   WorkspaceDir,
+		AttachStdout: true,
+		AttachStderr: true,
+	})
+	if err != nil {
+		return sandbox.Result{}, b.execError("create exec", err)
+	}
+	hj, err := b.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return sandbox.Result{}, b.execError("start exec", err)
+	}
+	defer hj.Close()
+
+	out := newCapture(b.cfg.OutputLimit)
+	copied := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(out.stdout(), out.stderr(), hj.Reader)
+		copied <- err
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+
+	var res sandbox.Result
+	var stream <-chan error = copied // nil once the output ended
+	var poll <-chan time.Time        // set while the output ended but the process runs on
+	delay := time.Millisecond
+	cancelled := false
+wait:
+	for {
+		select {
+		case err := <-stream:
+			stream = nil
+			if err != nil {
+				return res, b.wrap("read command output", err)
+			}
+			poll = time.After(0)
+		case <-poll:
+			// The output is closed; the command has normally exited too, unless it closed its
+			// stdout and stderr and went on, or the daemon has not recorded the exit yet.
+			ins, err := b.cli.ContainerExecInspect(ctx, created.ID)
+			if err != nil {
+				if ctx.Err() != nil {
+					cancelled = true
+					break wait
+				}
+				return res, b.wrap("inspect exec", err)
+			}
+			if !ins.Running {
+				res.ExitCode = ins.ExitCode
+				res.Output, res.Truncated = out.result()
+				if ins.ExitCode != 0 && !out.ran() {
+					// The wrapper never ran: the runtime could not start the exec (the daemon's
+					// reason is in the output). The container stopped meanwhile (Run restarts it
+					// and tries again), or background processes use up its process limit.
+					if b.stopping(ctx, id) {
+						return res, &goneError{fmt.Errorf("docker: container %s stopped: %s", shortID(id), res.Output)}
+					}
+					return res, fmt.Errorf("docker: the command could not be started in container %s (exit %d%s); "+
+						"its limit of 256 processes may be used up by background processes: stop them, or remove the container",
+						shortID(id), ins.ExitCode, strings.TrimSpace(": "+strings.TrimSpace(res.Output)))
+				}
+				return res, nil
+			}
+			poll = time.After(delay)
+			delay = min(delay*2, 250*time.Millisecond)
+		case <-timer.C:
+			res.TimedOut, res.ExitCode = true, sandbox.ExitTimeout
+			break wait
+		case <-ctx.Done():
+			cancelled = true
+			break wait
+		}
+	}
+
+	// Timed out or cancelled: kill the whole tree, then give the output a moment to drain.
+	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+	defer cancel()
+	killErr := b.killTree(kctx, id, created.ID, out)
+	if stream != nil {
+		select {
+		case <-stream:
+		case <-time.After(2 * time.Second):
+			hj.Close()
+			<-stream
+		}
+	}
+	res.Output, res.Truncated = out.result()
+	if cancelled {
+		res.ExitCode = -1
+		return res, fmt.Errorf("docker: command cancelled: %w", errors.Join(context.Cause(ctx), killErr))
+	}
+	return res, killErr
+}
+
+// stopping says whether container id is gone or stops within a second (the daemon may still
+// report a container whose processes all died as running for a moment).
+func (b *Backend) stopping(ctx context.Context, id string) bool {
+	deadline := time.Now().Add(time.Second)
+	for {
+		ci, err := b.cli.ContainerInspect(ctx, id)
+		if cerrdefs.IsNotFound(err) || err == nil && (ci.State == nil || !ci.State.Running) {
+			return true
+		}
+		if err != nil || time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// execError classifies an exec failure: gone (container removed or stopped) or other.
+func (b *Backend) execError(what string, err error) error {
+	if cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) {
+		return &goneError{fmt.Errorf("docker: %s: %w", what, err)}
+	}
+	return b.wrap(what, err)
+}
+
+// killTree kills the command's process tree with killScript, run as a second exec. If that
+// cannot be done (no process slot left, say), the container itself is killed: all its
+// processes die, and the next Run starts it again.
+func (b *Backend) killTree(ctx context.Context, id, execID string, out *capture) error {
+	pid, start := out.pidInfo(ctx, 3*time.Second)
+	if pid == "" {
+		// The wrapper never reported: if the exec is not running, there is nothing to kill.
+		if ins, err := b.cli.ContainerExecInspect(ctx, execID); err == nil && !ins.Running {
+			return nil
+		}
+	} else {
+		for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
+			_, code, err := execSimple(ctx, b.cli, id, []string{"/bin/sh", "-c", killScript, "hermes-kill", pid, start})
+			if err == nil && code == 0 {
+				return nil
+			}
+			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+		}
+	}
+	if err := b.cli.ContainerKill(ctx, id, "KILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+		return b.wrap("kill the command's processes (and then the container "+shortID(id)+")", err)
+	}
+	b.forget(id)
+	return nil
+}
+
+// execSimple runs cmd in container id and returns its output (the first 64 KiB) and exit code.
+func execSimple(ctx context.Context, cli client.APIClient, id string, cmd []string) (string, int, error) {
+	created, err := cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: cmd, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return "", 0, err
+	}
+	hj, err := cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return "", 0, err
+	}
+	defer hj.Close()
+	stop := context.AfterFunc(ctx, func() { hj.Close() })
+	defer stop()
+	var buf limitedBuffer
+	buf.max = 64 << 10
+	_, err = stdcopy.StdCopy(&buf, &buf, hj.Reader)
+	if err != nil {
+		return buf.String(), 0, err
+	}
+	delay := time.Millisecond
+	for {
+		ins, err := cli.ContainerExecInspect(ctx, created.ID)
+		if err != nil {
+			return buf.String(), 0, err
+		}
+		if !ins.Running {
+			return buf.String(), ins.ExitCode, nil
+		}
+		select {
+		case <-ctx.Done():
+			return buf.String(), 0, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 50*time.Millisecond)
+	}
+}
+
+// limitedBuffer keeps the first max bytes written to it.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	if room := l.max - l.Len(); room > 0 {
+		l.Buffer.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// capture collects a command's output: stdout and stderr interleaved as they arrive, bounded
+// (head and tail kept, see bounded), minus the wrapper's first stdout line (pid and start time).
+type capture struct {
+	mu       sync.Mutex
+	buf      *bounded
+	line     []byte // the wrapper's line so far
+	lineDone bool
+	started  bool          // the line was the wrapper's
+	pidKnown chan struct{} // closed once the wrapper's line is in (or was not there)
+	pid      string
+	start    string
+}
+
+func newCapture(limit int) *capture {
+	return &capture{buf: newBounded(limit), pidKnown: make(chan struct{})}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func (c *capture) stdout() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		n := len(p)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if !c.lineDone {
+			i := bytes.IndexByte(p, '\n')
+			if i < 0 && len(c.line)+len(p) <= 64 {
+				c.line = append(c.line, p...)
+				return n, nil
+			}
+			c.lineDone = true
+			defer close(c.pidKnown)
+			if i >= 0 {
+				line := append(c.line, p[:i]...)
+				if m := wrapperLine.FindSubmatch(line); m != nil {
+					c.started, c.pid, c.start = true, string(m[1]), string(m[2])
+					p = p[i+1:]
+				}
+			}
+			if !c.started { // not the wrapper's line: output (such as the daemon's error)
+				c.buf.Write(c.line)
+			}
+			c.line = nil
+		}
+		c.buf.Write(p)
+		return n, nil
+	})
+}
+
+// wrapperLine is what wrapperScript prints first: its pid and start time.
+var wrapperLine = regexp.MustCompile(`^([0-9]+) ([0-9]*)$`)
+
+// ran says whether the wrapper printed its line, that is, whether the command ran at all.
+func (c *capture) ran() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
+
+func (c *capture) stderr() io.Writer {
+	return writerFunc(func(p []byte) (int, error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.buf.Write(p)
+		return len(p), nil
+	})
+}
+
+func (c *capture) result() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.result()
+}
+
+// pidInfo waits up to d for the wrapper's pid and start time.
+func (c *capture) pidInfo(ctx context.Context, d time.Duration) (pid, start string) {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-c.pidKnown:
+	default:
+		select {
+		case <-c.pidKnown:
+		case <-timer.C:
+			return "", ""
+		case <-ctx.Done():
+			return "", ""
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pid, c.start
+}
