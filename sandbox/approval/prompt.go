@@ -81,7 +81,7 @@ func (p *TerminalPrompter) Ask(ctx context.Context, q Question) (Decision, error
 	case d == Session:
 		fmt.Fprintln(out, "approved for this session")
 	case d == Always:
-		fmt.Fprintln(out, "approved always, in this profile")
+		fmt.Fprintln(out, "approved always, in this profile (see: hermes approvals list; undo: hermes approvals revoke ID)")
 	}
 	return d, nil
 }

@@ -702,7 +702,13 @@ func stripWrappers(args []field) []field {
 			continue
 		}
 		switch name {
-		case "sudo", "doas", "env", "nice", "nohup", "time", "command", "builtin", "exec", "stdbuf",
+		case "command":
+			if len(args) > 1 && (args[1].s == "-v" || args[1].s == "-V") {
+				return args
+			}
+			args = args[1:]
+			continue
+		case "sudo", "doas", "env", "nice", "nohup", "time", "builtin", "exec", "stdbuf",
 			"setsid", "unbuffer", "ionice", "chrt", "taskset", "pkexec", "torsocks", "proxychains",
 			"proxychains4", "caffeinate", "catchsegv", "busybox", "toybox":
 			args = args[1:]
@@ -932,7 +938,7 @@ func (a *analyzer) callOutput(args []field, in *source) *source {
 			return &source{known: true}
 		}
 		return in
-	case "which", "type", "command", "whence":
+	case "which", "type", "command", "whence", "readlink", "realpath":
 		if len(rest) == 0 {
 			return pass()
 		}

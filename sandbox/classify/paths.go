@@ -2,6 +2,7 @@ package classify
 
 import (
 	"path"
+	"sort"
 	"regexp"
 	"strings"
 )
@@ -52,6 +53,15 @@ var systemDirs = map[string]bool{
 	"/Users": true, "/System": true, "/Library": true, "/Applications": true, "/private": true,
 	"/private/etc": true, "/private/var": true, "/Volumes": true,
 }
+
+var systemDirList = func() []string {
+	var l []string
+	for d := range systemDirs {
+		l = append(l, d)
+	}
+	sort.Strings(l)
+	return l
+}()
 
 // isHomeDir reports whether p is the user's home directory or any user's (/home/x, /Users/x).
 func (a *analyzer) isHomeDir(p string) bool {
@@ -108,7 +118,10 @@ func (a *analyzer) wipeTarget(f field) (string, bool) {
 		if pat == "/*" || pat == "/.*" {
 			return "everything in /", true
 		}
-		for d := range systemDirs {
+		if dir, base := path.Split(pat); !strings.ContainsAny(dir, "*?[") && a.isProtected(path.Clean(dir)) && wildAll(base) {
+			return "everything in " + a.describeDir(path.Clean(dir)), true
+		}
+		for _, d := range systemDirList {
 			if ok, _ := path.Match(pat, d); ok {
 				return d, true
 			}

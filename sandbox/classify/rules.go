@@ -350,7 +350,11 @@ func (a *analyzer) kill(name string, args []field, cx *ctx) {
 		}
 	}
 	if force && (many || len(pids) >= 3) {
-		a.add(cx, Dangerous, "mass-kill", "force-kills many processes at once (kill -9 "+clip(joinShow(pids), 50)+")")
+		what := clip(joinShow(pids), 50)
+		if what == "" {
+			what = "with arguments from " + cx.via
+		}
+		a.add(cx, Dangerous, "mass-kill", "force-kills many processes at once (kill -9 "+what+")")
 	}
 }
 
@@ -411,7 +415,8 @@ func (a *analyzer) power(name string, args []field, cx *ctx) {
 		units := clip(joinShow(ops[1:]), 60)
 		switch verb {
 		case "poweroff", "reboot", "halt", "kexec", "soft-reboot":
-			hard(verb + "s the machine (" + name + " " + verb + ")")
+			hard(map[string]string{"poweroff": "powers off", "reboot": "reboots", "halt": "halts", "kexec": "reboots",
+				"soft-reboot": "restarts"}[verb] + " the machine (" + name + " " + verb + ")")
 		case "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "sleep", "emergency", "rescue":
 			a.add(cx, Dangerous, "shutdown", "puts the machine into "+verb+" ("+name+" "+verb+")")
 		case "isolate":
@@ -533,7 +538,11 @@ func (a *analyzer) perms(name string, args []field, cx *ctx) {
 			continue
 		}
 		if a.isSystemPath(p) {
-			a.add(cx, Dangerous, "chmod-broad", verb+" the system path "+a.pretty(p))
+			kind := "the system path "
+			if a.isHomeDir(p) {
+				kind = "the home directory "
+			}
+			a.add(cx, Dangerous, "chmod-broad", verb+" "+kind+a.pretty(p))
 			break
 		}
 	}
@@ -751,8 +760,11 @@ func (a *analyzer) pkg(name string, args []field, cx *ctx) {
 		sub = ops[0].s
 	}
 	remove := func() {
-		what := clip(joinShow(ops[min(1, len(ops)):]), 60)
-		a.add(cx, Dangerous, "package-remove", "removes packages ("+name+" "+sub+" "+what+")")
+		what := ops
+		if len(ops) > 0 && ops[0].s == sub {
+			what = ops[1:]
+		}
+		a.add(cx, Dangerous, "package-remove", "removes packages ("+strings.TrimSpace(name+" "+sub+" "+clip(joinShow(what), 60))+")")
 	}
 	global := hasFlag(rest, "g", "global", "location=global")
 	switch name {

@@ -949,7 +949,7 @@ func (a *analyzer) docker(name string, args []field, cx *ctx) {
 		}
 	case "rm", "rmi", "kill":
 		if (hasFlag(sub[1:], "f", "force") || verb == "kill") && dynOps(sub[1:]) {
-			a.add(cx, Dangerous, "docker-prune", "force-removes every container or image listed at run time (docker "+verb+" -f $(…))")
+			a.add(cx, Dangerous, "docker-prune", "force-removes every container or image listed at run time (docker "+verb+" $(…))")
 		}
 	case "compose":
 		for j, f := range sub {
