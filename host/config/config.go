@@ -23,8 +23,36 @@ type Config struct {
 	// Workspace is the directory plugins see as /workspace when granted {workspace}.
 	// Default: the directory hermes is started in.
 	Workspace string   `toml:"workspace"`
+	Model     Model    `toml:"model"`
+	Agent     Agent    `toml:"agent"`
 	Plugins   Plugins  `toml:"plugins"`
 	Terminal  Terminal `toml:"terminal"`
+}
+
+// Model is the OpenAI-compatible chat-completions endpoint the agent talks to.
+type Model struct {
+	// BaseURL of the API. Default: OpenRouter, https://openrouter.ai/api/v1. Ollama:
+	// http://127.0.0.1:11434/v1; llama.cpp's server: http://127.0.0.1:8080/v1.
+	BaseURL string `toml:"base_url"`
+	// Name of the model. Default: "anthropic/claude-sonnet-4".
+	Name string `toml:"name"`
+	// APIKeyEnv names the variable (environment or .env) holding the API key. Default:
+	// OPENROUTER_API_KEY. A local server that needs no key can leave it unset.
+	APIKeyEnv string `toml:"api_key_env"`
+}
+
+// Agent configures the tool-calling loop.
+type Agent struct {
+	// MaxIterations bounds model requests per user turn. Default 20.
+	MaxIterations int `toml:"max_iterations"`
+	// MaxParallel bounds tool calls run at once. Default 4.
+	MaxParallel int `toml:"max_parallel"`
+	// ToolResultLimit caps each tool result, in characters. Default 20,000.
+	ToolResultLimit int `toml:"tool_result_limit"`
+	// Tools and DenyTools are globs over tool names ("files__*", "terminal"); deny wins.
+	// Default: every tool allowed.
+	Tools     []string `toml:"tools"`
+	DenyTools []string `toml:"deny_tools"`
 }
 
 // Terminal configures where shell commands run (the agent's terminal tool, `hermes exec`, and
@@ -180,6 +208,12 @@ func (c Config) validate() error {
 		return errors.New("plugins.limits.http_response_bytes must be positive")
 	case c.Plugins.MaxInstances < 0:
 		return errors.New("plugins.max_instances must not be negative")
+	}
+	switch {
+	case c.Model.BaseURL == "" || c.Model.Name == "":
+		return errors.New("model.base_url and model.name must be set")
+	case c.Agent.MaxIterations <= 0 || c.Agent.MaxParallel <= 0 || c.Agent.ToolResultLimit <= 0:
+		return errors.New("agent.max_iterations, max_parallel and tool_result_limit must be positive")
 	}
 	t := c.Terminal
 	switch {

@@ -26,6 +26,8 @@ func DefaultLimits() abi.Limits {
 // Default returns the configuration used when config.toml is absent or silent.
 func Default() Config {
 	return Config{
+		Model:    Model{BaseURL: "https://openrouter.ai/api/v1", Name: "anthropic/claude-sonnet-4", APIKeyEnv: "OPENROUTER_API_KEY"},
+		Agent:    Agent{MaxIterations: 20, MaxParallel: 4, ToolResultLimit: 20_000},
 		Plugins:  Plugins{Limits: DefaultLimits()},
 		Terminal: DefaultTerminal(),
 	}
