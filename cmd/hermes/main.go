@@ -173,6 +173,15 @@ func newApp(s *streams) *cli.App {
 			},
 			newExecCmd(env),
 			{
+				Name:  "config",
+				Usage: "read and change settings (config.toml) and secrets (.env)",
+				Subcommands: []*cli.Command{
+					newConfigSetCmd(env),
+					newConfigGetCmd(env),
+					newConfigListCmd(env),
+				},
+			},
+			{
 				Name:  "approvals",
 				Usage: "check how a command is classified; list and revoke standing approvals",
 				Subcommands: []*cli.Command{
