@@ -167,6 +167,25 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 	return b, nil
 }
 
+// apiKey is the model provider's key: model.api_key_env from the environment, else from .env.
+func (e *environment) apiKey() (string, error) {
+	if err := e.home(); err != nil {
+		return "", err
+	}
+	name := e.cfg.Model.APIKeyEnv
+	if name == "" {
+		return "", nil
+	}
+	if v, ok := os.LookupEnv(name); ok {
+		return v, nil
+	}
+	secrets, err := config.ReadDotEnv(e.paths.Env)
+	if err != nil {
+		return "", err
+	}
+	return secrets[name], nil
+}
+
 // progress is where long operations report progress: the terminal, else nowhere.
 func (e *environment) progress() io.Writer {
 	if term.IsTerminal(int(os.Stderr.Fd())) {

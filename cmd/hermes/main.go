@@ -172,6 +172,7 @@ func newApp(s *streams) *cli.App {
 				},
 			},
 			newExecCmd(env),
+			newDoctorCmd(env),
 			{
 				Name:  "config",
 				Usage: "read and change settings (config.toml) and secrets (.env)",

@@ -286,3 +286,24 @@ func SplitToolName(full string) (plugin, tool string, ok bool) {
 	plugin, tool, ok = strings.Cut(full, ".")
 	return plugin, tool, ok && plugin != "" && tool != ""
 }
+
+// Verify re-checks an added plugin's files against what was recorded when it was added: the
+// manifest still parses and the module's SHA-256 is the pinned one. Nothing is compiled.
+func (r *Registry) Verify(ctx context.Context, name string) error {
+	rec, err := r.store.GetPlugin(ctx, name)
+	if err != nil {
+		return notFound(name, err)
+	}
+	m, err := manifest.Parse(rec.Manifest)
+	if err != nil {
+		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: "recorded manifest: " + err.Error(), Err: err}
+	}
+	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
+	if err != nil {
+		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("module: %v", err), Err: err}
+	}
+	if got := sha256Hex(wasmBytes); got != rec.WasmSHA256 {
+		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("module sha256 is %s but %s was pinned when it was added; its files changed", got, rec.WasmSHA256)}
+	}
+	return nil
+}

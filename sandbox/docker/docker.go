@@ -257,3 +257,17 @@ func shortID(id string) string {
 	}
 	return id
 }
+
+// Ping checks that the Docker daemon answers and returns its version.
+func Ping(ctx context.Context) (string, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return "", fmt.Errorf("docker: client: %w", err)
+	}
+	defer cli.Close()
+	v, err := cli.ServerVersion(ctx)
+	if err != nil {
+		return "", unavailable(cli.DaemonHost(), err)
+	}
+	return v.Version, nil
+}
