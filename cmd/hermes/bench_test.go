@@ -138,4 +138,3 @@ func BenchmarkToolsList(b *testing.B) {
 		})
 	}
 }
-
