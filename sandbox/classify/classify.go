@@ -5,7 +5,7 @@
 // substitutions, here-documents fed to shells, function bodies, loop and branch bodies, and the
 // strings handed to `sh -c`, `eval`, `xargs`, `find -exec`, `ssh host …`, `watch`, `su -c` and
 // similar, which are parsed again. Wrappers (sudo, env, nice, timeout, …), paths (`/bin/rm`),
-// quoting and escapes (`\rm`, `r''m`, `$'\x72m'`), `$IFS` separators, brace expansion and
+// quoting and escapes (`\rm`, `r”m`, `$'\x72m'`), `$IFS` separators, brace expansion and
 // variables assigned earlier on the same line are all seen through.
 //
 // The result is one of three classes:
@@ -15,6 +15,18 @@
 //   - Hardline: never runs and cannot be approved (wiping /, a system directory or the home
 //     directory, disks, fork bombs, killing every process, shutting the machine down, and the
 //     user's own deny rules).
+//
+// Finding categories (stable ids):
+//
+//	Hardline:  recursive-delete (of /, a system directory, a home directory or their contents),
+//	           disk-wipe, fork-bomb, kill-all, shutdown, deny-rule
+//	Dangerous: recursive-delete (anything else, find -delete, xargs/find rm), chmod-broad,
+//	           sql-destructive (also Redis FLUSHALL, MongoDB drops), sensitive-write, pipe-to-shell,
+//	           cloud-metadata, service-stop, git-destructive, docker-remote, docker-prune,
+//	           docker-privileged, package-remove, sudo-shell, mass-kill (killall, pkill -9,
+//	           kill -9 $(…)), reverse-shell, dynamic-command, disk-partition, exfiltration, firewall,
+//	           user-admin, history-wipe, infra-destroy, unparsable, too-complex
+//	           ("shutdown" is also used, as Dangerous, for suspend and single-user mode.)
 //
 // Policy decisions worth knowing:
 //
@@ -29,7 +41,18 @@
 //     when its arguments would be dangerous for one of a few destructive programs (rm, chmod,
 //     kill, dd, git, sh, …); `$EDITOR file` stays Safe.
 //   - Destructive commands run inside a container (`docker exec`, `docker run`, `kubectl exec`)
-//     are capped at Dangerous; those sent to another machine (`ssh host …`) keep their class.
+//     or a chroot other than / are capped at Dangerous; those sent to another machine
+//     (`ssh host …`) keep their class.
+//   - Piping a download, decoded data or text only known at run time into a shell or interpreter
+//     is Dangerous; `eval "$(tool init)"` and `source <(tool completion)` are Safe (their text is
+//     produced by a local program), but not when the substitution downloads or decodes.
+//   - mkfs* and wipefs are Hardline whatever the target (even an image file), as specified.
+//   - Relative paths are resolved against a `cd` earlier on the same line; otherwise a relative
+//     write to .bashrc, .ssh/…, .hermes/… is treated as possibly in the home directory.
+//   - Files written on the line with known content (echo … > x.sh) and programs copied or linked
+//     (ln -s /bin/rm x) are followed when run later on the same line.
+//   - An invalid deny rule makes every command Dangerous (finding "deny-rule") until it is fixed;
+//     use CompileRules when loading the configuration.
 package classify
 
 import (
@@ -95,9 +118,11 @@ type Rules struct {
 const (
 	// MaxCommandLen is the longest command line that is analysed.
 	MaxCommandLen = 64 << 10
-	maxDepth      = 40      // nesting of substitutions, reparsed strings, wrappers
-	maxSteps      = 20000   // simple commands and expansions analysed per call
-	maxReparse    = 1 << 20 // total bytes of strings parsed again
+	maxDepth      = 24       // nesting of substitutions, reparsed strings, wrappers
+	maxSteps      = 8000     // simple commands and expansions analysed per call
+	maxReparse    = 64 << 10 // total bytes of strings parsed again
+	maxVarLen     = 4096     // longest tracked variable value
+	maxBrackets   = 256      // deepest bracket nesting parsed
 	maxFindings   = 64
 	maxFieldLen   = 16 << 10 // longest tracked variable value / expanded word
 	maxFields     = 4096     // fields produced by expanding one command
@@ -130,11 +155,14 @@ func compileRule(s string) (*regexp.Regexp, error) {
 	return re, err
 }
 
-// debugPanics makes tests see panics instead of a Dangerous verdict.
-var debugPanics = false
+// debugPanics makes tests see panics instead of a Dangerous verdict; panicHook lets a test make
+// Classify panic to check the recovery.
+var (
+	debugPanics = false
+	panicHook   func(string)
+)
 
 var parserPool = sync.Pool{New: func() any { return syntax.NewParser(syntax.Variant(syntax.LangBash)) }}
-var printerPool = sync.Pool{New: func() any { return syntax.NewPrinter() }}
 var linePrinterPool = sync.Pool{New: func() any { return syntax.NewPrinter(syntax.SingleLine(true)) }}
 
 // Classify parses and classifies a command line. It never panics and its running time is
@@ -142,7 +170,7 @@ var linePrinterPool = sync.Pool{New: func() any { return syntax.NewPrinter(synta
 func Classify(command string, rules Rules) (v Verdict) {
 	defer func() {
 		if r := recover(); r != nil {
-			if debugPanics {
+			if debugPanics && !strings.HasPrefix(fmt.Sprint(r), "classify test panic") {
 				panic(r)
 			}
 			v = Verdict{
@@ -157,10 +185,22 @@ func Classify(command string, rules Rules) (v Verdict) {
 		return Verdict{
 			Class: Dangerous,
 			Findings: []Finding{{Class: Dangerous, Category: "too-complex",
-				Reason: fmt.Sprintf("is too long to analyse (%d bytes, limit %d)", len(command), MaxCommandLen),
+				Reason:  fmt.Sprintf("is too long to analyse (%d bytes, limit %d)", len(command), MaxCommandLen),
 				Command: clip(collapseSpace(command), 200)}},
 			Shape: collapseSpace(command),
 		}
+	}
+	if bracketDepth(command) > maxBrackets {
+		// the parser recurses on nesting; no real command nests this deep
+		return Verdict{
+			Class: Dangerous,
+			Findings: []Finding{{Class: Dangerous, Category: "too-complex",
+				Reason: "is too deeply nested to analyse", Command: clip(collapseSpace(command), 200)}},
+			Shape: collapseSpace(command),
+		}
+	}
+	if panicHook != nil {
+		panicHook(command)
 	}
 	a := newAnalyzer(rules)
 	f, err := a.parse(command)
@@ -195,9 +235,25 @@ func Classify(command string, rules Rules) (v Verdict) {
 	return v
 }
 
+// bracketDepth is the deepest nesting of ( { [ in s, ignoring quoting: a cheap bound checked
+// before parsing.
+func bracketDepth(s string) int {
+	d, m := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '{', '[':
+			d++
+			m = max(m, d)
+		case ')', '}', ']':
+			d = max(d-1, 0)
+		}
+	}
+	return m
+}
+
 func shapeOf(f *syntax.File, src string) string {
-	p := printerPool.Get().(*syntax.Printer)
-	defer printerPool.Put(p)
+	p := linePrinterPool.Get().(*syntax.Printer)
+	defer linePrinterPool.Put(p)
 	var sb strings.Builder
 	if err := p.Print(&sb, f); err != nil {
 		return collapseSpace(src)
@@ -228,7 +284,7 @@ type ctx struct {
 	env       map[string]string // VAR=value prefixes and env(1) assignments
 	via       string            // "xargs", "find": more arguments are added at run time
 	sudo      bool              // runs as root
-	container bool              // runs inside a container: findings capped at Dangerous
+	container string            // runs inside a container or chroot ("container"): findings capped at Dangerous
 }
 
 func (cx *ctx) child() *ctx {
@@ -253,10 +309,15 @@ type analyzer struct {
 	active    map[string]int // functions and aliases being expanded
 	cwd       string         // known working directory ("" unknown)
 	downloads map[string]bool
-	pos       []field // positional parameters inside a function body / sh -c
+	written   map[string]string   // files written on this line with known content
+	links     map[string]string   // names that run another program (ln -s /bin/rm x; hash -p)
+	arrays    map[string][]string // arrays with statically known elements
+	pos       []field             // positional parameters inside a function body / sh -c
 	posSet    bool
 	evalDepth int
 	probing   int
+	loops     int                     // nesting of for loops being unrolled
+	flagMemo  map[syntax.Node][2]bool // stmtsFlags results per substitution
 }
 
 func newAnalyzer(r Rules) *analyzer {
@@ -291,9 +352,9 @@ func (a *analyzer) parse(src string) (*syntax.File, error) {
 
 // add records a finding once.
 func (a *analyzer) add(cx *ctx, class Class, category, reason string) {
-	if cx.container && class > Dangerous {
+	if cx.container != "" && class > Dangerous {
 		class = Dangerous
-		reason += " (inside a container)"
+		reason += " (inside a " + cx.container + ")"
 	}
 	if a.probing > 0 {
 		a.findings = append(a.findings, Finding{Class: class, Category: category, Reason: reason})

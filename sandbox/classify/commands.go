@@ -24,6 +24,10 @@ func longSet(names ...string) map[string]bool {
 // skipOpts returns the index of the first operand at or after start, skipping options and their
 // values. It understands clusters (-abc), attached values (-ufoo, --user=foo) and "--".
 func skipOpts(args []field, start int, o opts) int {
+	return min(skipOpts1(args, start, o), len(args))
+}
+
+func skipOpts1(args []field, start int, o opts) int {
 	i := start
 	for i < len(args) {
 		s := args[i].s
@@ -118,6 +122,7 @@ func normProg(b string) string {
 
 // argv analyses one command given as expanded fields, after wrappers are peeled.
 func (a *analyzer) argv(args []field, cx *ctx) {
+	a.steps += len(args) / 4
 	if len(args) == 0 || !a.step(cx) {
 		return
 	}
@@ -139,6 +144,17 @@ func (a *analyzer) argv(args []field, cx *ctx) {
 	}
 	if a.downloads[a.resolve(name.s)] {
 		a.add(cx, Dangerous, "pipe-to-shell", "runs a file downloaded earlier in the same command")
+	}
+	if t, ok := a.written[a.resolve(name.s)]; ok && strings.Contains(name.s, "/") {
+		a.script(t, cx)
+	}
+	if target, ok := a.links[a.resolve(name.s)]; ok && a.active["link "+name.s] == 0 {
+		if a.active == nil {
+			a.active = map[string]int{}
+		}
+		a.active["link "+name.s]++
+		a.argv(append([]field{lit(target)}, args[1:]...), cx.child())
+		a.active["link "+name.s]--
 	}
 	if body, ok := a.funcs[name.s]; ok && a.active[name.s] == 0 {
 		if a.active == nil {
@@ -296,7 +312,7 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 		"doit", "primusrun", "optirun", "prime-run", "mpirun", "srun", "ssh-agent", "dotenv",
 		"direnv", "uv", "poetry", "pipenv", "bundle", "npx", "conda", "mamba", "pixi", "micromamba",
 		"hatch", "rye", "pdm", "nix-shell", "nix", "devbox", "toolbox", "distrobox-enter", "npm",
-		"flatpak-spawn", "watch", "busybox", "toybox", "xargs", "parallel", "find", "fd", "fdfind":
+		"flatpak-spawn", "watch", "busybox", "toybox", "xargs", "parallel", "find", "fd", "fdfind", "chroot":
 		a.wrapper(name, args, cx)
 	// ---- shells and interpreters ----------------------------------------------------------
 	case "sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "tcsh", "csh", "yash", "posh",
@@ -333,6 +349,12 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 		a.awk(args, cx)
 	case "ssh", "autossh", "mosh", "dbclient":
 		a.ssh(args, cx)
+	case "vagrant":
+		if len(rest) > 0 && rest[0].s == "ssh" {
+			if i := findOpt(rest, "c", "command"); i >= 0 {
+				a.codeString(rest[i], cx.child(), "vagrant ssh -c")
+			}
+		}
 	case "su":
 		a.su(args, cx)
 	case "at", "batch":
@@ -372,6 +394,26 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 		}
 	case "popd":
 		a.cwd = ""
+	case "set":
+		ops := rest
+		if len(ops) > 0 && (ops[0].s == "--" || ops[0].s == "-") {
+			ops = ops[1:]
+		} else if len(ops) > 0 && (strings.HasPrefix(ops[0].s, "-") || strings.HasPrefix(ops[0].s, "+")) {
+			return
+		}
+		if len(ops) > 0 || len(rest) > 0 {
+			pos := []field{lit("sh")}
+			if a.posSet && len(a.pos) > 0 {
+				pos[0] = a.pos[0]
+			}
+			a.pos, a.posSet = append(pos, ops...), true
+		}
+	case "hash":
+		for i, f := range rest {
+			if f.s == "-p" && i+2 < len(rest) {
+				a.link(rest[i+2].s, rest[i+1].s)
+			}
+		}
 	case "shred", "wipe":
 		a.shred(args, cx)
 	case "dd", "ddrescue", "dcfldd", "dc3dd":
@@ -431,6 +473,19 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 		a.firewall(name, args, cx)
 	case "userdel", "deluser", "groupdel", "passwd", "chpasswd", "usermod":
 		a.users(name, args, cx)
+	case "dbus-send", "busctl", "gdbus", "qdbus":
+		for _, f := range rest {
+			l := strings.ToLower(f.s)
+			if strings.Contains(l, "login1") || strings.Contains(l, "consolekit") || strings.Contains(l, "sessionmanager") {
+				for _, g := range rest {
+					gl := strings.ToLower(g.s)
+					if strings.Contains(gl, "reboot") || strings.Contains(gl, "poweroff") || strings.Contains(gl, "power_off") || strings.Contains(gl, "halt") || strings.Contains(gl, "shutdown") {
+						a.add(cx, Hardline, "shutdown", "asks the system to power off or reboot over D-Bus")
+						return
+					}
+				}
+			}
+		}
 	case "history":
 		if hasFlag(rest, "c") {
 			a.add(cx, Dangerous, "history-wipe", "clears the shell history")
@@ -443,6 +498,14 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 	if mk := strings.HasPrefix(name, "mkfs.") || strings.HasPrefix(name, "mkfs_") || strings.HasPrefix(name, "mke2fs"); mk {
 		a.disk("mkfs", args, cx)
 	}
+}
+
+// link records that running name runs target (ln -s, cp of a program, hash -p).
+func (a *analyzer) link(name, target string) {
+	if a.links == nil {
+		a.links = map[string]string{}
+	}
+	a.links[a.resolve(name)] = target
 }
 
 func operandsAfter(args []field, letter string) bool {

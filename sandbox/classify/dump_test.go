@@ -14,7 +14,18 @@ func TestDumpCorpus(t *testing.T) {
 	}
 	debugPanics = true
 	defer func() { debugPanics = false }()
-	for _, c := range loadCorpus(t, name) {
+	var cmds []string
+	if strings.HasPrefix(name, "/") {
+		b, _ := os.ReadFile(name)
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				cmds = append(cmds, strings.ReplaceAll(l, "⏎", "\n"))
+			}
+		}
+	} else {
+		cmds = loadCorpus(t, name)
+	}
+	for _, c := range cmds {
 		v := Classify(c, Rules{Home: testHome})
 		var cats []string
 		for _, f := range v.Findings {

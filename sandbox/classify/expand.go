@@ -12,21 +12,21 @@ import (
 )
 
 // dynMark stands for text only known at run time inside a field's value.
-const dynMark = "\x00"
+const dynMark = "\uE000"
 
 // dynWord replaces dynMark when a value is parsed again as shell code: an unknown variable.
 const dynWord = "${__hermes_unknown__}"
 
 // field is one argument after expansion, as far as it is statically known.
 type field struct {
-	s    string // value; unknown parts are dynMark
-	disp string // for messages: unknown parts as written in the source
-	pat  string // glob pattern (quoted metacharacters escaped) when glob
-	dyn  bool   // has parts only known at run time
-	glob bool   // has unquoted glob metacharacters
-	dl   bool   // includes the output of a download (curl, wget, …)
-	dec  bool   // includes the output of a decoder (base64 -d, xxd -r, …)
-	psub bool   // is a process substitution path
+	s    string  // value; unknown parts are dynMark
+	disp string  // for messages: unknown parts as written in the source
+	pat  string  // glob pattern (quoted metacharacters escaped) when glob
+	dyn  bool    // has parts only known at run time
+	glob bool    // has unquoted glob metacharacters
+	dl   bool    // includes the output of a download (curl, wget, …)
+	dec  bool    // includes the output of a decoder (base64 -d, xxd -r, …)
+	psub bool    // is a process substitution path
 	psrc *source // what the process substitution produces
 }
 
@@ -175,7 +175,13 @@ func (a *analyzer) fields(w *syntax.Word) []field {
 	if w == nil || len(w.Parts) == 0 {
 		return nil
 	}
-	if hasBrace(w) {
+	if n := braceCount(w); n > 16 {
+		// too many brace expansions to follow: the word is unknown
+		b := &fb{a: a}
+		b.dynamic(clip(a.printNode(w), 40))
+		b.flush(false)
+		return b.out
+	} else if n > 0 {
 		cp := &syntax.Word{Parts: append([]syntax.WordPart(nil), w.Parts...)}
 		if syntax.SplitBraces(cp) {
 			var out []field
@@ -199,13 +205,14 @@ func (a *analyzer) fields(w *syntax.Word) []field {
 	return b.out
 }
 
-func hasBrace(w *syntax.Word) bool {
+func braceCount(w *syntax.Word) int {
+	n := 0
 	for _, p := range w.Parts {
-		if l, ok := p.(*syntax.Lit); ok && strings.Contains(l.Value, "{") {
-			return true
+		if l, ok := p.(*syntax.Lit); ok {
+			n += strings.Count(l.Value, "{")
 		}
 	}
-	return false
+	return n
 }
 
 // wordString expands a word without splitting or globbing (assignment values, redirection
@@ -289,6 +296,15 @@ func (a *analyzer) parts(b *fb, parts []syntax.WordPart, top bool) {
 		case *syntax.DblQuoted:
 			b.started = true
 			if len(p.Parts) == 1 && top && len(parts) == 1 {
+				if pe, ok := p.Parts[0].(*syntax.ParamExp); ok && pe.Param != nil && a.arrays[pe.Param.Value] != nil && arrayAll(pe) {
+					// "${arr[@]}": one field per element
+					b.started = false
+					for _, e := range a.arrays[pe.Param.Value] {
+						b.quoted(e)
+						b.flush(true)
+					}
+					continue
+				}
 				if pe, ok := p.Parts[0].(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value == "@" && simpleParam(pe) && a.posSet {
 					// "$@": one field per positional parameter
 					b.started = false
@@ -320,7 +336,7 @@ func (a *analyzer) parts(b *fb, parts []syntax.WordPart, top bool) {
 				b.quoted(v)
 			}
 		case *syntax.CmdSubst:
-			dl, dec := a.stmtsFlags(p.Stmts)
+			dl, dec := a.nodeFlags(p)
 			b.dl = b.dl || dl
 			b.dec = b.dec || dec
 			out, ok := a.substOutput(p)
@@ -346,7 +362,7 @@ func (a *analyzer) parts(b *fb, parts []syntax.WordPart, top bool) {
 				b.dynamic(a.printNode(p))
 			}
 		case *syntax.ProcSubst:
-			dl, dec := a.stmtsFlags(p.Stmts)
+			dl, dec := a.nodeFlags(p)
 			b.quoted("/dev/fd/63")
 			b.psub = true
 			if len(p.Stmts) == 1 {
@@ -446,7 +462,28 @@ func (a *analyzer) lookup(name string) (string, bool) {
 }
 
 // param evaluates a parameter expansion when it is statically known.
+// arrayAll reports whether pe is ${name[@]} or ${name[*]}.
+func arrayAll(pe *syntax.ParamExp) bool {
+	w, ok := pe.Index.(*syntax.Word)
+	if !ok || pe.Excl || pe.Length || pe.Slice != nil || pe.Repl != nil || pe.Exp != nil {
+		return false
+	}
+	l := w.Lit()
+	return l == "@" || l == "*"
+}
+
 func (a *analyzer) param(pe *syntax.ParamExp) (string, bool) {
+	if pe.Param != nil && pe.Index != nil && a.arrays[pe.Param.Value] != nil && !pe.Excl && !pe.Length &&
+		pe.Slice == nil && pe.Repl == nil && pe.Exp == nil {
+		elems := a.arrays[pe.Param.Value]
+		if arrayAll(pe) {
+			return strings.Join(elems, " "), true
+		}
+		if n, ok := a.arith(pe.Index); ok && n >= 0 && n < len(elems) {
+			return elems[n], true
+		}
+		return "", false
+	}
 	if pe.Param == nil || pe.Excl || pe.Width || pe.IsSet || pe.Index != nil || pe.Names != 0 ||
 		pe.NestedParam != nil || len(pe.Modifiers) > 0 || pe.Flags != nil {
 		return "", false
@@ -589,7 +626,17 @@ func ansiC(v string) (s string) {
 	return out
 }
 
+// printNode prints a (small) node for messages; large ones are abbreviated.
 func (a *analyzer) printNode(n syntax.Node) string {
+	if n.End().Offset()-n.Pos().Offset() > 80 {
+		switch n.(type) {
+		case *syntax.CmdSubst:
+			return "$(…)"
+		case *syntax.ParamExp:
+			return "${…}"
+		}
+		return "…"
+	}
 	return a.cmdText(&ctx{node: n})
 }
 
@@ -597,9 +644,10 @@ func (a *analyzer) printNode(n syntax.Node) string {
 type source struct {
 	text  string // known text; dynMark marks unknown parts
 	known bool
-	dl    bool // comes from a download
-	dec   bool // comes through a decoder
-	file  bool // is the contents of a named file
+	dl    bool   // comes from a download
+	dec   bool   // comes through a decoder
+	file  bool   // is the contents of a named file
+	alt   string // another reading of the text (dash's echo interprets backslash escapes)
 }
 
 func (s *source) code() string { return strings.ReplaceAll(s.text, dynMark, dynWord) }
@@ -613,7 +661,8 @@ func (a *analyzer) substOutput(cs *syntax.CmdSubst) (string, bool) {
 	var sb strings.Builder
 	for _, st := range cs.Stmts {
 		o := a.stmtOutput(st, nil)
-		if o == nil || !o.known {
+		if o == nil || !o.known || o.alt != "" {
+			// unknown, or read differently by bash and dash
 			return "", false
 		}
 		sb.WriteString(o.text)
@@ -668,6 +717,30 @@ func (a *analyzer) stmtOutput(st *syntax.Stmt, in *source) *source {
 			return &source{known: true}
 		}
 		return a.callOutput(a.fieldsOf(c.Args), in)
+	case *syntax.Subshell, *syntax.Block:
+		var list []*syntax.Stmt
+		if sub, ok := c.(*syntax.Subshell); ok {
+			list = sub.Stmts
+		} else {
+			list = c.(*syntax.Block).Stmts
+		}
+		out := &source{known: true}
+		for _, s := range list {
+			o := a.stmtOutput(s, in)
+			if o == nil {
+				continue
+			}
+			out.dl, out.dec = out.dl || o.dl, out.dec || o.dec
+			if o.known {
+				out.text += o.text
+			} else {
+				out.text += dynMark + "\n"
+			}
+			if len(out.text) > maxFieldLen {
+				break
+			}
+		}
+		return out
 	default:
 		dl, dec := a.stmtsFlags([]*syntax.Stmt{st})
 		return &source{dl: dl || (in != nil && in.dl), dec: dec || (in != nil && in.dec)}
@@ -808,16 +881,32 @@ func progFlags(args []field) (dl, dec bool) {
 // stmtsFlags reports whether any command in stmts downloads or decodes.
 func (a *analyzer) stmtsFlags(stmts []*syntax.Stmt) (dl, dec bool) {
 	for _, st := range stmts {
-		syntax.Walk(st, func(n syntax.Node) bool {
-			if dl && dec {
+		d1, d2 := a.nodeFlags(st)
+		dl, dec = dl || d1, dec || d2
+	}
+	return dl, dec
+}
+
+// nodeFlags computes stmtsFlags for one node, memoizing nested substitutions so that deeply
+// nested input is walked once.
+func (a *analyzer) nodeFlags(n syntax.Node) (dl, dec bool) {
+	if r, ok := a.flagMemo[n]; ok {
+		return r[0], r[1]
+	}
+	syntax.Walk(n, func(m syntax.Node) bool {
+		switch m := m.(type) {
+		case *syntax.CmdSubst, *syntax.ProcSubst:
+			if m != n {
+				d1, d2 := a.nodeFlags(m)
+				dl, dec = dl || d1, dec || d2
 				return false
 			}
-			ce, ok := n.(*syntax.CallExpr)
-			if !ok || len(ce.Args) == 0 {
+		case *syntax.CallExpr:
+			if len(m.Args) == 0 {
 				return true
 			}
 			var args []field
-			for _, w := range ce.Args {
+			for _, w := range m.Args {
 				args = append(args, lit(staticLit(w)))
 				if len(args) > 12 {
 					break
@@ -825,9 +914,13 @@ func (a *analyzer) stmtsFlags(stmts []*syntax.Stmt) (dl, dec bool) {
 			}
 			d1, d2 := progFlags(args)
 			dl, dec = dl || d1, dec || d2
-			return true
-		})
+		}
+		return true
+	})
+	if a.flagMemo == nil {
+		a.flagMemo = map[syntax.Node][2]bool{}
 	}
+	a.flagMemo[n] = [2]bool{dl, dec}
 	return dl, dec
 }
 
@@ -898,13 +991,22 @@ func (a *analyzer) callOutput(args []field, in *source) *source {
 			rest = rest[1:]
 		}
 		t := join(rest)
+		alt := ""
 		if esc {
 			t = ansiC(t)
+		} else if strings.Contains(t, "\\") {
+			// /bin/sh may be dash, whose echo interprets escapes like printf %b
+			if s := dashEcho(t); s != t {
+				alt = s
+				if nl {
+					alt += "\n"
+				}
+			}
 		}
 		if nl {
 			t += "\n"
 		}
-		return &source{text: t, known: true}
+		return &source{text: t, known: true, alt: alt}
 	case "printf":
 		if len(rest) > 0 && rest[0].s == "--" {
 			rest = rest[1:]
@@ -952,6 +1054,11 @@ func (a *analyzer) callOutput(args []field, in *source) *source {
 			return pass()
 		}
 		return &source{text: path.Base(rest[0].s) + "\n", known: true}
+	case "dirname":
+		if len(rest) == 0 || anyDyn(rest) {
+			return pass()
+		}
+		return &source{text: path.Dir(rest[0].s) + "\n", known: true}
 	case "base64", "base32", "basenc", "xxd", "rev", "tr", "openssl":
 		_, dec := progFlags(args)
 		out := pass()
@@ -988,6 +1095,51 @@ func (a *analyzer) callOutput(args []field, in *source) *source {
 	s.dl = s.dl || dl
 	s.dec = s.dec || dec
 	return s
+}
+
+// dashEcho interprets the escapes dash's echo understands (\\ \a \b \c \f \n \r \t \v \0nnn).
+func dashEcho(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			sb.WriteByte(c)
+			continue
+		}
+		i++
+		switch s[i] {
+		case '\\':
+			sb.WriteByte('\\')
+		case 'a':
+			sb.WriteByte('\a')
+		case 'b':
+			sb.WriteByte('\b')
+		case 'c':
+			return sb.String()
+		case 'f':
+			sb.WriteByte('\f')
+		case 'n':
+			sb.WriteByte('\n')
+		case 'r':
+			sb.WriteByte('\r')
+		case 't':
+			sb.WriteByte('\t')
+		case 'v':
+			sb.WriteByte('\v')
+		case '0':
+			n, j := 0, 0
+			for j < 3 && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '7' {
+				n = n*8 + int(s[i+1]-'0')
+				i++
+				j++
+			}
+			sb.WriteByte(byte(n))
+		default:
+			sb.WriteByte('\\')
+			sb.WriteByte(s[i])
+		}
+	}
+	return sb.String()
 }
 
 func formatSafe(format string, args []string) (s string, ok bool) {

@@ -2,8 +2,8 @@ package classify
 
 import (
 	"path"
-	"sort"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -208,6 +208,13 @@ var homeSensitive = []string{
 	".azure/", ".npmrc", ".pypirc", ".config/gh/", ".local/share/keyrings/", ".password-store/",
 }
 
+// projectLike are homeSensitive entries that projects commonly have too; a relative path only
+// counts as home when it is not one of these.
+var projectLike = map[string]bool{
+	".gitconfig": true, ".config/git/": true, ".npmrc": true, ".pypirc": true, ".docker/config.json": true,
+	".config/gcloud/": true, ".config/gh/": true, ".inputrc": true, ".azure/": true,
+}
+
 // sensitiveWrite reports whether writing to (or deleting) the resolved path p is Dangerous, and
 // how to name it.
 func (a *analyzer) sensitiveWrite(p string) (string, bool) {
@@ -229,6 +236,7 @@ func (a *analyzer) sensitiveWrite(p string) (string, bool) {
 		}
 	}
 	var rel string
+	relOnly := false
 	switch {
 	case a.home != "~" && strings.HasPrefix(p, a.home+"/"):
 		rel = p[len(a.home)+1:]
@@ -237,10 +245,14 @@ func (a *analyzer) sensitiveWrite(p string) (string, bool) {
 	case !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "~") && a.cwd == "":
 		// relative to an unknown working directory, which may be home
 		rel = strings.TrimPrefix(p, "./")
+		relOnly = true
 	default:
 		return "", false
 	}
 	for _, s := range homeSensitive {
+		if relOnly && projectLike[s] {
+			continue
+		}
 		if strings.HasSuffix(s, "/") {
 			if rel+"/" == s || strings.HasPrefix(rel, s) {
 				return a.pretty(p), true

@@ -100,8 +100,15 @@ func (a *analyzer) rm(name string, args []field, cx *ctx) {
 }
 
 func (a *analyzer) shred(args []field, cx *ctx) {
+	if cx.via != "" && cx.via != "alias" {
+		a.add(cx, Dangerous, "recursive-delete", "destroys every file "+cx.via+" passes to shred")
+	}
 	for _, f := range operands(args[1:], opts{short: "nsx", long: longSet("iterations", "size", "random-source", "remove")}) {
 		p := a.resolve(f.s)
+		if what, hard := a.wipeTarget(f); hard {
+			a.add(cx, Hardline, "recursive-delete", "destroys "+what+" (shred)")
+			continue
+		}
 		if isBlockDevice(p) {
 			a.add(cx, Hardline, "disk-wipe", "overwrites the block device "+p+" (shred)")
 		} else if what, ok := a.sensitiveWrite(p); ok {
@@ -419,8 +426,20 @@ func (a *analyzer) power(name string, args []field, cx *ctx) {
 				"soft-reboot": "restarts"}[verb] + " the machine (" + name + " " + verb + ")")
 		case "suspend", "hibernate", "hybrid-sleep", "suspend-then-hibernate", "sleep", "emergency", "rescue":
 			a.add(cx, Dangerous, "shutdown", "puts the machine into "+verb+" ("+name+" "+verb+")")
-		case "isolate":
-			a.add(cx, Dangerous, "service-stop", "switches the system to another target ("+name+" isolate "+units+")")
+		case "isolate", "start", "restart", "reload-or-restart", "try-restart":
+			for _, u := range ops[1:] {
+				switch strings.TrimSuffix(strings.ToLower(u.s), ".target") {
+				case "poweroff", "reboot", "halt", "kexec", "soft-reboot", "ctrl-alt-del":
+					hard("powers off or reboots the machine (" + name + " " + verb + " " + u.s + ")")
+					return
+				case "rescue", "emergency", "shutdown", "sleep", "suspend", "hibernate":
+					a.add(cx, Dangerous, "shutdown", "switches the machine to "+u.s+" ("+name+" "+verb+")")
+					return
+				}
+			}
+			if verb == "isolate" {
+				a.add(cx, Dangerous, "service-stop", "switches the system to another target ("+name+" isolate "+units+")")
+			}
 		case "stop", "disable", "mask", "kill", "terminate-session", "terminate-user", "kill-session", "kill-user", "terminate-seat":
 			if name == "systemctl" && verb == "kill" || name == "loginctl" || verb != "kill" {
 				stop(verb + "s " + orDefault(units, "a service") + " (" + name + " " + verb + ")")
@@ -1042,6 +1061,10 @@ func (a *analyzer) copyCmd(name string, args []field, cx *ctx) {
 	}
 	if (name == "rsync" || name == "scp") && isRemote(dest.s) {
 		return
+	}
+	if (name == "ln" || name == "cp" || name == "install") && len(sources) == 1 && !dest.dyn && !sources[0].dyn {
+		a.link(dest.s, sources[0].s)
+		a.link(dest.s+"/"+path.Base(sources[0].s), sources[0].s)
 	}
 	p := a.resolve(dest.s)
 	if isBlockDevice(p) {

@@ -13,7 +13,7 @@ var metaNames = []string{
 	"169.254.169.254", "metadata.google.internal", "metadata.goog", "fd00:ec2::254",
 	"100.100.100.200", "169.254.170.2", "168.63.129.16", "metadata.azure.internal",
 	"metadata.tencentyun.com", "metadata.platformequinix.com", "metadata.packet.net",
-	"169.254.169.123", "[fd00:ec2::254]",
+	"169.254.169.123", "[fd00:ec2::254]", "//instance-data/", "//instance-data.ec2.internal",
 }
 
 var metaIPs = []net.IP{
@@ -255,20 +255,37 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		src = src[:MaxCommandLen]
 	}
 	a.scanText(src, cx)
-	if downloadRunRe.MatchString(src) {
+	low := strings.ToLower(src)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(low, w) {
+				return true
+			}
+		}
+		return false
+	}
+	if has("exec", "eval", "iex", "invoke-expression", "load", "run_string") &&
+		has("url", "http", "fetch", "lwp", "get", "curl", "wget", "iwr", "irm", "invoke-") && downloadRunRe.MatchString(src) {
 		a.add(cx, Dangerous, "pipe-to-shell", "downloads and runs code with "+lang)
 	}
-	if forkBombRe.MatchString(src) {
+	if has("fork") && forkBombRe.MatchString(src) {
 		a.add(cx, Hardline, "fork-bomb", "is a fork bomb written in "+lang)
 	}
-	if killAllRe.MatchString(src) {
+	if has("kill") && killAllRe.MatchString(src) {
 		a.add(cx, Hardline, "kill-all", "kills every process (kill -1) from "+lang+" code")
 	}
-	if socketRe.MatchString(src) && shellishRe.MatchString(src) {
+	if has("sock", "/dev/tcp", "tcpclient", "createconnection", "net.connect") && socketRe.MatchString(src) && shellishRe.MatchString(src) {
 		a.add(cx, Dangerous, "reverse-shell", "connects a shell to a network socket from "+lang+" code")
 	}
-	if loc := rmtreeRe.FindStringIndex(src); loc != nil {
-		span := src[loc[1]:]
+	var loc []int
+	if has("rmtree", "rm_r", "remove_tree", "rimraf", "rmsync", "rmdirsync", "fs.rm", "removeall", "remove-item", "promises.rm") {
+		loc = rmtreeRe.FindStringIndex(src)
+	}
+	if loc != nil {
+		span := src[loc[0]:]
+		if i := strings.IndexByte(span, '('); i >= 0 {
+			span = span[i+1:]
+		}
 		if i := strings.IndexAny(span, ")\n;"); i >= 0 {
 			span = span[:i]
 		}
@@ -339,6 +356,9 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 			shellCode = append(shellCode, ls...)
 		}
 	}
+	if lang == "awk" && execishRe.MatchString(src) {
+		shellCode = append(shellCode, lits...)
+	}
 	for i, s := range shellCode {
 		if i >= 24 {
 			break
@@ -347,7 +367,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		a.scriptQuiet(s, c)
 	}
 	// sensitive files written from code
-	writes := writeishRe.MatchString(src)
+	writes := has("open", "write", "file", "unlink", "remove", "rename", "content", ">", "shutil") && writeishRe.MatchString(src)
 	for _, l := range lits {
 		if l == ">" || l == ">>" || l == "+>" || l == "+<" || l == "w" || l == "a" {
 			writes = writes || l == ">" || l == ">>" || l == "+>"
@@ -360,16 +380,17 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 				continue
 			}
 			f := a.literalPath(p)
+			if isBlockDevice(a.resolve(f.s)) {
+				a.add(cx, Hardline, "disk-wipe", "writes to the block device "+f.s+" from "+lang+" code")
+				break
+			}
 			if what, ok := a.sensitiveWrite(a.resolve(f.s)); ok {
 				a.add(cx, Dangerous, "sensitive-write", "writes to "+what+" from "+lang+" code")
 				break
 			}
-			if isBlockDevice(a.resolve(f.s)) {
-				a.add(cx, Hardline, "disk-wipe", "writes to the block device "+f.s+" from "+lang+" code")
-			}
 		}
 	}
-	if sqlExecRe.MatchString(src) {
+	if has("drop", "truncate", "delete", "update", "alter") && sqlExecRe.MatchString(src) {
 		for _, l := range lits {
 			if reason, ok := sqlDestructive(l); ok {
 				a.add(cx, Dangerous, "sql-destructive", reason+" from "+lang+" code")
@@ -377,7 +398,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 			}
 		}
 	}
-	if mongoRe.MatchString(src) && (lang == "mongo" || lang == "mongosh") {
+	if (lang == "mongo" || lang == "mongosh") && mongoRe.MatchString(src) {
 		a.add(cx, Dangerous, "sql-destructive", "drops or empties a MongoDB database or collection")
 	}
 }

@@ -116,17 +116,19 @@ func (a *analyzer) stmt(s *syntax.Stmt, cx *ctx) {
 			a.subsWords(l.Items, &c)
 			name := l.Name.Value
 			vals := a.fieldsOf(l.Items)
-			static := len(vals) > 0 && len(vals) <= 4
+			static := len(vals) > 0 && len(vals) <= 4 && a.loops < 2
 			for _, v := range vals {
 				if v.dyn || v.glob {
 					static = false
 				}
 			}
 			if static {
+				a.loops++
 				for _, v := range vals {
 					a.vars[name] = v.s
 					a.stmts(x.Do, ch)
 				}
+				a.loops--
 			} else {
 				delete(a.vars, name)
 				a.stmts(x.Do, ch)
@@ -226,6 +228,7 @@ func stageProg(st *syntax.Stmt) (string, []field) {
 // redirects checks where a statement writes and analyses substitutions in redirection words and
 // here-document bodies. It sets cx.stdin from here-documents, here-strings and < file.
 func (a *analyzer) redirects(s *syntax.Stmt, cx *ctx) {
+	// stdin first: here-documents may come after the output redirection (cat > f <<EOF)
 	for _, r := range s.Redirs {
 		if r.Word != nil {
 			a.subs(r.Word, cx)
@@ -246,14 +249,37 @@ func (a *analyzer) redirects(s *syntax.Stmt, cx *ctx) {
 				f := a.wordString(r.Word)
 				if f.psub {
 					cx.stdin = &source{dl: f.dl, dec: f.dec}
+					if f.psrc != nil && f.psrc.known {
+						cx.stdin.text, cx.stdin.known = f.psrc.text, true
+					}
+				} else if t, ok := a.written[a.resolve(f.s)]; ok {
+					cx.stdin = &source{text: t, known: true}
 				} else {
 					cx.stdin = &source{file: true}
 				}
 			}
+		}
+	}
+	for _, r := range s.Redirs {
+		switch r.Op {
 		case syntax.RdrOut, syntax.AppOut, syntax.RdrAll, syntax.AppAll, syntax.RdrClob, syntax.AppClob,
 			syntax.RdrAllClob, syntax.AppAllClob, syntax.RdrInOut, syntax.DplOut:
 			f := a.wordString(r.Word)
 			if r.Op == syntax.DplOut && (isFD(f.s) || f.s == "-") {
+				continue
+			}
+			if ps := outProcSubst(r.Word); ps != nil {
+				// cmd > >(sh): the process substitution reads the statement's output
+				var src *source
+				if ce, ok := s.Cmd.(*syntax.CallExpr); ok && len(ce.Args) > 0 {
+					src = a.callOutput(a.fieldsOf(ce.Args), cx.stdin)
+				} else if s.Cmd != nil {
+					d1, d2 := a.nodeFlags(s.Cmd)
+					src = &source{dl: d1, dec: d2}
+				}
+				c := cx.child()
+				c.stdin, c.node, c.text = src, nil, ""
+				a.stmts(ps.Stmts, c)
 				continue
 			}
 			if f.psub {
@@ -263,11 +289,44 @@ func (a *analyzer) redirects(s *syntax.Stmt, cx *ctx) {
 			if r.Op == syntax.AppOut || r.Op == syntax.AppAll || r.Op == syntax.AppAllClob {
 				verb = "appends to"
 			}
+			a.recordWrite(s, r, f, cx)
 			if r.Op == syntax.RdrInOut {
 				verb = "opens for writing"
 			}
 			a.writeTarget(f, cx, verb)
 		}
+	}
+}
+
+// recordWrite remembers the content of a file written by echo/printf/cat on this line, so that
+// running it later (sh file, ./file, source file) is analysed.
+func (a *analyzer) recordWrite(s *syntax.Stmt, r *syntax.Redirect, f field, cx *ctx) {
+	if f.dyn || (r.N != nil && r.N.Value != "1") {
+		return
+	}
+	ce, ok := s.Cmd.(*syntax.CallExpr)
+	if !ok || len(ce.Args) == 0 {
+		return
+	}
+	var in *source
+	if cx.stdin != nil && cx.stdin.known {
+		in = cx.stdin
+	}
+	out := a.callOutput(a.fieldsOf(ce.Args), in)
+	if out == nil || !out.known {
+		return
+	}
+	if a.written == nil {
+		a.written = map[string]string{}
+	}
+	p := a.resolve(f.s)
+	if r.Op == syntax.AppOut || r.Op == syntax.AppAll {
+		a.written[p] += out.text
+	} else {
+		a.written[p] = out.text
+	}
+	if len(a.written[p]) > maxFieldLen {
+		a.written[p] = a.written[p][:maxFieldLen]
 	}
 }
 
@@ -417,6 +476,33 @@ func (a *analyzer) assigns(list []*syntax.Assign, cx *ctx) {
 			continue
 		}
 		name := as.Name.Value
+		if as.Array != nil && as.Index == nil && !as.Append {
+			delete(a.vars, name)
+			var elems []string
+			ok := true
+			for _, el := range as.Array.Elems {
+				if el.Index != nil || el.Value == nil {
+					ok = false
+					break
+				}
+				for _, f := range a.fields(el.Value) {
+					if f.dyn {
+						ok = false
+					}
+					elems = append(elems, f.s)
+				}
+			}
+			if a.arrays == nil {
+				a.arrays = map[string][]string{}
+			}
+			if ok && len(elems) <= 256 {
+				a.arrays[name] = elems
+			} else {
+				delete(a.arrays, name)
+			}
+			continue
+		}
+		delete(a.arrays, name)
 		if as.Array != nil || as.Index != nil || as.Naked {
 			if !as.Naked {
 				delete(a.vars, name)
@@ -425,7 +511,7 @@ func (a *analyzer) assigns(list []*syntax.Assign, cx *ctx) {
 		}
 		f := a.wordString(as.Value)
 		a.scanText(f.s, cx)
-		if f.dyn || len(f.s) > maxFieldLen {
+		if f.dyn || len(f.s) > maxVarLen {
 			delete(a.vars, name)
 			continue
 		}
@@ -436,8 +522,10 @@ func (a *analyzer) assigns(list []*syntax.Assign, cx *ctx) {
 			}
 			f.s = prev + f.s
 		}
-		if len(f.s) <= maxFieldLen {
+		if len(f.s) <= maxVarLen {
 			a.vars[name] = f.s
+		} else {
+			delete(a.vars, name)
 		}
 	}
 }
@@ -476,5 +564,30 @@ func (a *analyzer) call(ce *syntax.CallExpr, cx *ctx) {
 	if len(args) == 0 {
 		return
 	}
+	// >(cmd) arguments: cmd reads what the program writes there (tee gets its stdin)
+	for _, w := range ce.Args {
+		if ps := outProcSubst(w); ps != nil {
+			src := &source{}
+			if d1, d2 := progFlags(args); d1 || d2 {
+				src.dl, src.dec = d1, d2
+			} else if name := baseName(args[0]); name == "tee" && cx.stdin != nil {
+				src = cx.stdin
+			}
+			c := cx.child()
+			c.stdin, c.node, c.text = src, nil, ""
+			a.stmts(ps.Stmts, c)
+		}
+	}
 	a.argv(args, cx)
+}
+
+// outProcSubst returns the >(…) a word consists of, if any.
+func outProcSubst(w *syntax.Word) *syntax.ProcSubst {
+	if w == nil || len(w.Parts) != 1 {
+		return nil
+	}
+	if ps, ok := w.Parts[0].(*syntax.ProcSubst); ok && ps.Op == syntax.CmdOut {
+		return ps
+	}
+	return nil
 }

@@ -63,9 +63,15 @@ func (a *analyzer) stdinCode(name string, cx *ctx, interactive bool) {
 		a.add(cx, Dangerous, "pipe-to-shell", "runs decoded (obfuscated) commands with "+name)
 	}
 	if in.known {
+		if strings.Contains(in.text, dynMark) && !in.dl && !in.dec {
+			a.add(cx, Dangerous, "pipe-to-shell", "pipes commands only known at run time into "+name)
+		}
 		c := cx.child()
 		c.stdin = nil
 		a.script(in.code(), c)
+		if in.alt != "" {
+			a.script(strings.ReplaceAll(in.alt, dynMark, dynWord), c)
+		}
 		return
 	}
 	if in.file || in.dl || in.dec {
@@ -88,11 +94,16 @@ func (a *analyzer) scriptFile(f field, cx *ctx, lang string) {
 		} else {
 			a.inlineCode(lang, field{s: f.psrc.text}, cx)
 		}
-	} else if f.psub && f.psrc != nil && !f.psrc.known && !f.psrc.file && !f.dl && !f.dec {
-		a.add(cx, Dangerous, "pipe-to-shell", "runs generated code with "+lang)
 	}
 	if a.downloads[a.resolve(f.s)] {
 		a.add(cx, Dangerous, "pipe-to-shell", "runs a script downloaded earlier in the same command")
+	}
+	if t, ok := a.written[a.resolve(f.s)]; ok {
+		if lang == "shell" {
+			a.script(t, cx)
+		} else {
+			a.inlineCode(lang, field{s: t}, cx)
+		}
 	}
 }
 
@@ -179,7 +190,7 @@ loop:
 		}
 	}
 	c.env = env
-	a.argv(rest[i:], c)
+	a.argv(rest[min(i, len(rest)):], c)
 }
 
 // wrapper handles programs that run another program given as arguments.
@@ -352,6 +363,18 @@ func (a *analyzer) wrapper(name string, args []field, cx *ctx) {
 		}
 	case "busybox", "toybox":
 		a.argv(rest, c)
+	case "chroot":
+		r := skip(opts{long: longSet("userspec", "groups")})
+		if len(r) == 0 {
+			return
+		}
+		if a.resolve(r[0].s) != "/" || r[0].dyn {
+			c.container = "chroot"
+		}
+		if len(r) == 1 {
+			return
+		}
+		a.argv(r[1:], c)
 	case "watch":
 		if hasFlag(rest, "x", "exec") {
 			a.argv(skip(opts{short: "nq", long: longSet("interval", "equexit")}), c)
@@ -456,7 +479,7 @@ loop:
 				cmdMode = true
 				break loop
 			}
-		case (s[0] == '-' || s[0] == '+') && len(s) > 1:
+		case len(s) > 1 && (s[0] == '-' || s[0] == '+'):
 			for _, ch := range s[1:] {
 				switch ch {
 				case 'c':
@@ -997,7 +1020,7 @@ func (a *analyzer) docker(name string, args []field, cx *ctx) {
 		j := skipOpts(r, 0, dockerRunOpts)
 		if j < len(r) {
 			c := cx.child()
-			c.container = true
+			c.container = "container"
 			a.argv(r[j+1:], c)
 		}
 	case "exec":
@@ -1005,7 +1028,7 @@ func (a *analyzer) docker(name string, args []field, cx *ctx) {
 		j := skipOpts(r, 0, dockerExecOpts)
 		if j < len(r) {
 			c := cx.child()
-			c.container = true
+			c.container = "container"
 			a.argv(r[j+1:], c)
 		}
 	}
@@ -1025,7 +1048,7 @@ func (a *analyzer) kubectl(args []field, cx *ctx) {
 		for i, f := range rest {
 			if f.s == "--" {
 				c := cx.child()
-				c.container = true
+				c.container = "container"
 				a.argv(rest[i+1:], c)
 				return
 			}
@@ -1051,6 +1074,7 @@ func (a *analyzer) kubectl(args []field, cx *ctx) {
 func (a *analyzer) xargs(args []field, cx *ctx) {
 	rest := args[1:]
 	repl := ""
+	null := false
 	i := 0
 loop:
 	for i < len(rest) {
@@ -1069,6 +1093,9 @@ loop:
 			i++
 		case s == "-i":
 			repl = "{}"
+			i++
+		case s == "-0" || s == "--null":
+			null = true
 			i++
 		case strings.HasPrefix(s, "-I"):
 			repl = s[2:]
@@ -1095,7 +1122,13 @@ loop:
 	c.stdin = nil
 	if in != nil && in.known && !strings.Contains(in.text, dynMark) {
 		var items []string
-		if repl != "" {
+		if null {
+			for _, it := range strings.Split(in.text, "\x00") {
+				if it != "" {
+					items = append(items, it)
+				}
+			}
+		} else if repl != "" {
 			items = strings.Split(strings.TrimRight(in.text, "\n"), "\n")
 		} else {
 			items = strings.Fields(in.text)
