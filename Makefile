@@ -81,11 +81,14 @@ fuzz: wasm
 # machine they ran on. BENCHTIME=1s COUNT=5 for steadier numbers.
 BENCHTIME ?= 2000x
 COUNT ?= 3
-bench: build wasm
+bench: build wasm sandbox-image
 	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'EchoCall|Throughput' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m ./host/wasm
 	$(GO) test -run '^$$' -bench 'InstanceMemory' -benchtime 1x -count $(COUNT) ./host/wasm
 	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 20x -count $(COUNT) ./cmd/hermes
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./store
+	$(GO) test -run '^$$' -bench Classify -count $(COUNT) ./sandbox/classify
+	$(GO) test -run 'Corpus' -v -count 1 ./sandbox/classify | grep -E 'rate'
+	HERMES_SANDBOX_TEST_IMAGE=$(SANDBOX_TEST_IMAGE) $(GO) test -run '^$$' -bench Exec -benchtime 20x -count $(COUNT) ./sandbox/docker
 
 demo: build wasm
 	@bash scripts/demo.sh
