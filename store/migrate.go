@@ -83,6 +83,63 @@ CREATE TABLE approvals (
 	uses       INTEGER NOT NULL DEFAULT 0 CHECK (uses >= 0)
 ) STRICT;
 `,
+
+	// v3: agent conversations (see sessions.go). A session belongs to the platform it came from
+	// (source); its messages go with it (ON DELETE CASCADE). messages_fts is an external-content
+	// FTS5 index over messages.content, kept in sync by the triggers below, so it holds no copy
+	// of the text. Message ids are AUTOINCREMENT: never reused, so a reported id names one
+	// message forever.
+	`
+CREATE TABLE sessions (
+	id         TEXT    NOT NULL PRIMARY KEY CHECK (id <> ''),
+	source     TEXT    NOT NULL CHECK (source <> ''),
+	profile    TEXT    NOT NULL,
+	title      TEXT    NOT NULL,
+	model      TEXT    NOT NULL,
+	created_at TEXT    NOT NULL,
+	updated_at TEXT    NOT NULL,
+	messages   INTEGER NOT NULL DEFAULT 0 CHECK (messages >= 0)
+) STRICT;
+
+CREATE INDEX sessions_by_source ON sessions (source, updated_at);
+CREATE INDEX sessions_by_updated ON sessions (updated_at);
+
+CREATE TABLE messages (
+	id           INTEGER PRIMARY KEY AUTOINCREMENT,
+	session_id   TEXT    NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+	role         TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+	content      TEXT    NOT NULL,
+	tool_calls   TEXT    CHECK (tool_calls IS NULL OR json_valid(tool_calls)),
+	tool_call_id TEXT    NOT NULL,
+	name         TEXT    NOT NULL,
+	created_at   TEXT    NOT NULL
+) STRICT;
+
+CREATE INDEX messages_by_session ON messages (session_id, id);
+
+CREATE VIRTUAL TABLE messages_fts USING fts5 (
+	content,
+	content = 'messages',
+	content_rowid = 'id',
+	tokenize = 'porter unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+BEGIN
+	INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END;
+
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+	INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

@@ -11,7 +11,9 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/host/config"
+	"github.com/hermes-agent/hermes/host/redact"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/sandbox"
@@ -37,6 +39,7 @@ type environment struct {
 	reg      *registry.Registry
 	backends []sandbox.Backend
 	executor *backend.PluginExecutor
+	redactor *redact.Redactor // .env's secrets, once an agent is built
 }
 
 func (e *environment) setupLogging() error {
@@ -165,6 +168,60 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 	}
 	e.backends = append(e.backends, b)
 	return b, nil
+}
+
+// agent builds the agent over every enabled plugin tool and the terminal tool, and the session
+// to run in: a new CLI session, or resume (which must be a CLI session).
+func (e *environment) agent(ctx context.Context, model, resume string) (*agent.Agent, store.Session, error) {
+	reg, err := e.registry()
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	key, err := e.apiKey()
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	secrets, err := config.ReadDotEnv(e.paths.Env)
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	redactor := redact.New(secrets)
+	e.redactor = redactor
+	tools, err := agent.PluginTools(reg, ctx)
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	terminal, err := e.sandbox(ctx, "")
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	tools = append(tools, agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout)))
+	if model == "" {
+		model = e.cfg.Model.Name
+	}
+	a, err := agent.New(agent.Config{
+		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
+		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,
+		Allow: e.cfg.Agent.Tools, Deny: e.cfg.Agent.DenyTools,
+		Redact: redactor.String,
+	}, tools, e.db)
+	if err != nil {
+		return nil, store.Session{}, err
+	}
+	profile := e.profile
+	if profile == "" {
+		profile = "default"
+	}
+	var session store.Session
+	if resume != "" {
+		session, err = e.db.GetSession(ctx, resume, store.SessionFilter{Source: "cli"})
+		if err != nil {
+			return nil, store.Session{}, notFoundSession(resume, err)
+		}
+	} else if session, err = e.db.CreateSession(ctx, "cli", profile, model, ""); err != nil {
+		return nil, store.Session{}, err
+	}
+	return a, session, nil
 }
 
 // apiKey is the model provider's key: model.api_key_env from the environment, else from .env.

@@ -69,6 +69,13 @@ func classExit(c classify.Class) error {
 	return &classified{c}
 }
 
+func notFoundSession(id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no CLI session %s (see: hermes sessions list)", id), Err: err}
+	}
+	return err
+}
+
 func notFoundApproval(id int64, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no approval with ID %d (see: hermes approvals list)", id), Err: err}
@@ -169,6 +176,18 @@ func newApp(s *streams) *cli.App {
 					newPluginsListCmd(env),
 					newPluginsInfoCmd(env),
 					newPluginsRemoveCmd(env),
+				},
+			},
+			newRunCmd(env),
+			newChatCmd(env),
+			{
+				Name:  "sessions",
+				Usage: "list, show, search and delete conversations",
+				Subcommands: []*cli.Command{
+					newSessionsListCmd(env),
+					newSessionsShowCmd(env),
+					newSessionsSearchCmd(env),
+					newSessionsDeleteCmd(env),
 				},
 			},
 			newExecCmd(env),

@@ -1,0 +1,608 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Session is one agent conversation. Sessions belong to the platform they came from (Source:
+// "cli", "api", …); listing, searching and resuming stay within the caller's source unless the
+// caller explicitly widens the [SessionFilter].
+type Session struct {
+	ID        string // e.g. 20261125-134501-ab12cd: UTC creation second, then 6 random hex digits
+	Source    string // platform the session came from: "cli", "api", …
+	Profile   string
+	Title     string
+	Model     string
+	CreatedAt time.Time // UTC
+	UpdatedAt time.Time // UTC; time of the last message appended (CreatedAt until then)
+	Messages  int       // how many messages the session holds
+}
+
+// ToolCall is one tool call made by an assistant message.
+type ToolCall struct {
+	ID        string
+	Name      string
+	Arguments string // raw JSON text as the model produced it; stored verbatim, even if invalid
+}
+
+// Message roles.
+const (
+	RoleSystem    = "system"
+	RoleUser      = "user"
+	RoleAssistant = "assistant"
+	RoleTool      = "tool"
+)
+
+// Message is one message of a session.
+type Message struct {
+	ID         int64      // assigned by AppendMessage(s); increasing, never reused
+	SessionID  string     // session the message belongs to
+	Role       string     // RoleSystem, RoleUser, RoleAssistant or RoleTool
+	Content    string     // invalid UTF-8 is stored with U+FFFD in place of the bad bytes
+	ToolCalls  []ToolCall // assistant messages only
+	ToolCallID string     // tool messages: the ToolCall.ID this is the result of (required)
+	Name       string     // tool messages: the tool's name
+	CreatedAt  time.Time  // UTC; a zero CreatedAt is stored as the time of the append
+}
+
+// SessionFilter scopes a read or delete to one source (platform). Source is required unless
+// AllSources is set; a session of another source is treated as not existing.
+type SessionFilter struct {
+	Source     string // the caller's platform; required unless AllSources
+	AllSources bool   // widen to every source (e.g. an admin listing)
+	Limit      int    // most results; <= 0 means no limit for ListSessions, DefaultSearchLimit for Search
+}
+
+// SearchHit is one message matching a [DB.Search] query.
+type SearchHit struct {
+	SessionID string
+	MessageID int64
+	Role      string
+	Snippet   string  // matching excerpt; matched terms between SnippetOpen and SnippetClose
+	Rank      float64 // relevance (negated FTS5 bm25): higher is better; hits come best first
+	Source    string
+	CreatedAt time.Time // UTC, of the message
+}
+
+// Search parameters.
+const (
+	DefaultSearchLimit = 20    // hits returned when SessionFilter.Limit <= 0
+	SnippetOpen        = ">>>" // marks the start of a matched term in SearchHit.Snippet
+	SnippetClose       = "<<<" // marks its end
+	SnippetEllipsis    = "…"   // marks text cut from either end of a snippet
+	snippetTokens      = 24    // tokens per snippet (FTS5 allows at most 64)
+	maxSearchTerms     = 64    // terms of a query beyond this are ignored
+)
+
+// scope returns the SQL condition (on alias.source) and arguments the filter imposes.
+func (f SessionFilter) scope(alias string) (string, []any, error) {
+	if f.AllSources {
+		return "", nil, nil
+	}
+	if f.Source == "" {
+		return "", nil, errors.New("session filter has no source (set Source or AllSources)")
+	}
+	return " AND " + alias + ".source = ?", []any{f.Source}, nil
+}
+
+// newSessionID returns a sortable, practically unique session id: the UTC time to the second
+// and 24 random bits, e.g. 20261125-134501-ab12cd.
+func newSessionID(now time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:]), nil
+}
+
+const sessionColumns = `id, source, profile, title, model, created_at, updated_at, messages`
+
+func scanSession(row scanner) (Session, error) {
+	var (
+		s                Session
+		created, updated string
+	)
+	if err := row.Scan(&s.ID, &s.Source, &s.Profile, &s.Title, &s.Model, &created, &updated, &s.Messages); err != nil {
+		return Session{}, err
+	}
+	var err error
+	if s.CreatedAt, err = parseTime(created); err != nil {
+		return Session{}, err
+	}
+	if s.UpdatedAt, err = parseTime(updated); err != nil {
+		return Session{}, err
+	}
+	return s, nil
+}
+
+// CreateSession starts a session from source (the platform, e.g. "cli"; required) and returns
+// it with a new id.
+func (db *DB) CreateSession(ctx context.Context, source, profile, model, title string) (Session, error) {
+	if source == "" {
+		return Session{}, errors.New("store: create session: source is empty")
+	}
+	for range 8 { // a second's 2^24 ids make a clash unlikely; retry one anyway
+		now := time.Now()
+		id, err := newSessionID(now)
+		if err != nil {
+			return Session{}, fmt.Errorf("store: create session: %w", err)
+		}
+		var s Session
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			s, err = scanSession(tx.QueryRowContext(ctx, `
+INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+ON CONFLICT (id) DO NOTHING
+RETURNING `+sessionColumns,
+				id, source, profile, title, model, formatTime(now), formatTime(now)))
+			return err
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // id taken
+		}
+		if err != nil {
+			return Session{}, fmt.Errorf("store: create session: %w", err)
+		}
+		return s, nil
+	}
+	return Session{}, errors.New("store: create session: no free session id")
+}
+
+// GetSession returns the session with the given id, or an error wrapping [ErrNotFound] when
+// there is none within the filter's source.
+func (db *DB) GetSession(ctx context.Context, id string, f SessionFilter) (Session, error) {
+	where, args, err := f.scope("s")
+	if err != nil {
+		return Session{}, fmt.Errorf("store: get session %q: %w", id, err)
+	}
+	s, err := scanSession(db.sql.QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ?`+where, append([]any{id}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("store: get session %q: %w", id, err)
+	}
+	return s, nil
+}
+
+// ListSessions returns the sessions within the filter, most recently updated first.
+func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]Session, error) {
+	where, args, err := f.scope("s")
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := db.sql.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE 1`+where+
+		` ORDER BY s.updated_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list sessions: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteSession deletes the session and all its messages (and their search index entries) in
+// one transaction. It returns an error wrapping [ErrNotFound], and changes nothing, when there
+// is no such session within the filter's source.
+func (db *DB) DeleteSession(ctx context.Context, id string, f SessionFilter) error {
+	where, args, err := f.scope("s")
+	if err != nil {
+		return fmt.Errorf("store: delete session %q: %w", id, err)
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions AS s WHERE s.id = ?`+where, append([]any{id}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete session %q: %w", id, err)
+	}
+	return nil
+}
+
+// SetSessionTitle renames a session. It returns an error wrapping [ErrNotFound] when there is
+// no such session. UpdatedAt is not changed: it tracks messages.
+func (db *DB) SetSessionTitle(ctx context.Context, id, title string) error {
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET title = ? WHERE id = ?`, title, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: set title of session %q: %w", id, err)
+	}
+	return nil
+}
+
+// toolCallJSON is how a ToolCall is stored (the OpenAI shape, arguments as a string).
+type toolCallJSON struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"`
+}
+
+func encodeToolCalls(calls []ToolCall) (any, error) {
+	if len(calls) == 0 {
+		return nil, nil // NULL
+	}
+	js := make([]toolCallJSON, len(calls))
+	for i, c := range calls {
+		js[i] = toolCallJSON(c)
+	}
+	b, err := json.Marshal(js)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func decodeToolCalls(s sql.NullString) ([]ToolCall, error) {
+	if !s.Valid {
+		return nil, nil
+	}
+	var js []toolCallJSON
+	if err := json.Unmarshal([]byte(s.String), &js); err != nil {
+		return nil, fmt.Errorf("bad stored tool calls: %w", err)
+	}
+	calls := make([]ToolCall, len(js))
+	for i, c := range js {
+		calls[i] = ToolCall(c)
+	}
+	return calls, nil
+}
+
+func (m Message) validate() error {
+	if m.SessionID == "" {
+		return errors.New("session id is empty")
+	}
+	switch m.Role {
+	case RoleSystem, RoleUser, RoleAssistant, RoleTool:
+	default:
+		return fmt.Errorf("role %q is not system, user, assistant or tool", m.Role)
+	}
+	if len(m.ToolCalls) > 0 && m.Role != RoleAssistant {
+		return fmt.Errorf("a %s message has tool calls; only assistant messages may", m.Role)
+	}
+	if m.Role == RoleTool && m.ToolCallID == "" {
+		return errors.New("tool message has no tool call id")
+	}
+	return nil
+}
+
+// AppendMessage appends m to its session in one transaction, bumping the session's UpdatedAt
+// and Messages, and returns it with its ID (and CreatedAt, if it was zero) set. Once it
+// returns nil the message is committed: the process being killed afterwards does not lose it
+// (with synchronous=NORMAL, see dsn, an OS crash or power cut may still lose the last
+// commits, though never corrupt the file). It returns an error wrapping [ErrNotFound] when the
+// session does not exist.
+func (db *DB) AppendMessage(ctx context.Context, m Message) (Message, error) {
+	out, err := db.appendMessages(ctx, []Message{m})
+	if err != nil {
+		return Message{}, fmt.Errorf("store: append message to session %q: %w", m.SessionID, err)
+	}
+	return out[0], nil
+}
+
+// AppendMessages appends a turn's messages, in order, in one transaction: all are committed
+// or none is. Otherwise it is [DB.AppendMessage] for each. The messages may belong to
+// different sessions.
+func (db *DB) AppendMessages(ctx context.Context, ms []Message) ([]Message, error) {
+	if len(ms) == 0 {
+		return nil, nil
+	}
+	out, err := db.appendMessages(ctx, ms)
+	if err != nil {
+		return nil, fmt.Errorf("store: append %d messages: %w", len(ms), err)
+	}
+	return out, nil
+}
+
+func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, error) {
+	out := make([]Message, len(ms))
+	now := time.Now()
+	type bump struct {
+		n      int
+		latest time.Time
+	}
+	bumps := map[string]*bump{}
+	var order []string // sessions in first-seen order, for a deterministic update order
+	calls := make([]any, len(ms))
+	for i, m := range ms {
+		if err := m.validate(); err != nil {
+			if len(ms) > 1 {
+				return nil, fmt.Errorf("message %d: %w", i, err)
+			}
+			return nil, err
+		}
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = now
+		}
+		m.CreatedAt = m.CreatedAt.UTC()
+		m.Content = strings.ToValidUTF8(m.Content, "\uFFFD") // keep the message, not its bad bytes
+		var err error
+		if calls[i], err = encodeToolCalls(m.ToolCalls); err != nil {
+			return nil, fmt.Errorf("message %d: tool calls: %w", i, err)
+		}
+		out[i] = m
+		b := bumps[m.SessionID]
+		if b == nil {
+			b = &bump{}
+			bumps[m.SessionID] = b
+			order = append(order, m.SessionID)
+		}
+		b.n++
+		if m.CreatedAt.After(b.latest) {
+			b.latest = m.CreatedAt
+		}
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range order {
+			b := bumps[id]
+			res, err := tx.ExecContext(ctx,
+				`UPDATE sessions SET messages = messages + ?, updated_at = max(updated_at, ?) WHERE id = ?`,
+				b.n, formatTime(b.latest), id)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return fmt.Errorf("session %q: %w", id, ErrNotFound)
+			}
+		}
+		// One multi-row INSERT per chunk rather than one per message: FTS5 flushes its pending
+		// index data to a new segment at every statement boundary inside a transaction, and
+		// that flush (with the merging it triggers) is most of the cost of an append.
+		for lo := 0; lo < len(out); lo += maxRowsPerInsert {
+			if err := insertMessages(ctx, tx, out[lo:min(lo+maxRowsPerInsert, len(out))], calls[lo:]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// maxRowsPerInsert bounds one INSERT's bound parameters (7 a row) well below SQLite's limit.
+const maxRowsPerInsert = 500
+
+// insertMessages inserts ms (calls[i] is the encoded ToolCalls of ms[i]) in one statement and
+// sets their IDs.
+func insertMessages(ctx context.Context, tx *sql.Tx, ms []Message, calls []any) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, name, created_at) VALUES `)
+	args := make([]any, 0, 7*len(ms))
+	for i := range ms {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?)`)
+		m := &ms[i]
+		args = append(args, m.SessionID, m.Role, m.Content, calls[i], m.ToolCallID, m.Name, formatTime(m.CreatedAt))
+	}
+	q.WriteString(` RETURNING id`)
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ids := make([]int64, 0, len(ms))
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) != len(ms) {
+		return fmt.Errorf("inserted %d messages, got %d ids", len(ms), len(ids))
+	}
+	// The rows are inserted in VALUES order and AUTOINCREMENT gives each a larger id than the
+	// last, but RETURNING's order is not promised: sorting restores the VALUES order.
+	slices.Sort(ids)
+	for i := range ms {
+		ms[i].ID = ids[i]
+	}
+	return nil
+}
+
+const messageColumns = `m.id, m.session_id, m.role, m.content, m.tool_calls, m.tool_call_id, m.name, m.created_at`
+
+// Messages returns the session's messages in the order they were appended. It returns an
+// error wrapping [ErrNotFound] when there is no such session within the filter's source (an
+// existing session without messages gives an empty slice and no error).
+func (db *DB) Messages(ctx context.Context, sessionID string, f SessionFilter) ([]Message, error) {
+	where, args, err := f.scope("s")
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
+	}
+	// One statement, so the existence check and the messages come from one snapshot: a session
+	// without messages is one row of NULLs.
+	rows, err := db.sql.QueryContext(ctx, `
+SELECT `+messageColumns+` FROM sessions s LEFT JOIN messages m ON m.session_id = s.id
+WHERE s.id = ?`+where+` ORDER BY m.id`, append([]any{sessionID}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
+	}
+	defer rows.Close()
+	out := []Message{}
+	found := false
+	for rows.Next() {
+		found = true
+		var (
+			id                           sql.NullInt64
+			sid, role, content, tcid, nm sql.NullString
+			calls, created               sql.NullString
+		)
+		if err := rows.Scan(&id, &sid, &role, &content, &calls, &tcid, &nm, &created); err != nil {
+			return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
+		}
+		if !id.Valid {
+			continue // the session has no messages
+		}
+		m := Message{ID: id.Int64, SessionID: sid.String, Role: role.String, Content: content.String,
+			ToolCallID: tcid.String, Name: nm.String}
+		if m.ToolCalls, err = decodeToolCalls(calls); err == nil {
+			m.CreatedAt, err = parseTime(created.String)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("store: messages of session %q: message %d: %w", sessionID, m.ID, err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, ErrNotFound)
+	}
+	return out, nil
+}
+
+// ftsQuery turns user text into an FTS5 query that cannot be a syntax error: every
+// whitespace-separated term becomes a quoted string (quotes inside doubled), so operators
+// (AND, OR, NOT, NEAR), column filters, parentheses, '-', '^' and '"' are matched as text, not
+// obeyed. The terms are ANDed. A term ending in '*' is a prefix search. Only the first
+// maxSearchTerms terms count. It returns "" when the text holds no term.
+func ftsQuery(text string) string {
+	text = strings.ToValidUTF8(text, " ")
+	terms := strings.FieldsFunc(text, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r) // NUL and friends separate terms too
+	})
+	var b strings.Builder
+	n := 0
+	for _, t := range terms {
+		if n == maxSearchTerms {
+			break
+		}
+		prefix := false
+		if strings.HasSuffix(t, "*") {
+			t = strings.TrimRight(t, "*")
+			prefix = true
+		}
+		if !strings.ContainsFunc(t, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) }) {
+			continue // nothing the tokenizer would index
+		}
+		if n > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(t, `"`, `""`))
+		b.WriteByte('"')
+		if prefix {
+			b.WriteByte('*')
+		}
+		n++
+	}
+	return b.String()
+}
+
+// searchSQL is the query of [DB.Search]; where is the filter's condition on s.source.
+//
+// It orders by rank (FTS5's bm25 column), not by bm25(...): FTS5 then hands rows over best
+// first itself, SQLite needs no sorter, and snippet() is computed only for the rows returned.
+// With a sorter SQLite would compute a snippet for every matching row first (several times
+// slower on common words). TestSearchPlan keeps it that way.
+func searchSQL(where string) string {
+	return `
+SELECT m.session_id, m.id, m.role, snippet(messages_fts, 0, ?, ?, ?, ?), rank, s.source, m.created_at
+FROM messages_fts
+JOIN messages m ON m.id = messages_fts.rowid
+JOIN sessions s ON s.id = m.session_id
+WHERE messages_fts MATCH ?` + where + `
+ORDER BY rank
+LIMIT ?`
+}
+
+// Search finds messages matching query, best match first (FTS5 bm25), within the filter's
+// source, at most f.Limit of them (DefaultSearchLimit when f.Limit <= 0). query is user text,
+// not FTS5 syntax: its whitespace-separated terms must all occur (words are stemmed, case and
+// diacritics ignored); a trailing '*' makes a term a prefix. Operators and punctuation are
+// taken literally, so no query is a syntax error; a query without words finds nothing.
+func (db *DB) Search(ctx context.Context, query string, f SessionFilter) ([]SearchHit, error) {
+	where, args, err := f.scope("s")
+	if err != nil {
+		return nil, fmt.Errorf("store: search: %w", err)
+	}
+	match := ftsQuery(query)
+	if match == "" {
+		return []SearchHit{}, nil
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultSearchLimit
+	}
+	rows, err := db.sql.QueryContext(ctx, searchSQL(where),
+		append(append([]any{SnippetOpen, SnippetClose, SnippetEllipsis, snippetTokens, match}, args...), limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: search %q: %w", query, err)
+	}
+	defer rows.Close()
+	hits := []SearchHit{}
+	for rows.Next() {
+		var (
+			h       SearchHit
+			created string
+		)
+		if err := rows.Scan(&h.SessionID, &h.MessageID, &h.Role, &h.Snippet, &h.Rank, &h.Source, &created); err != nil {
+			return nil, fmt.Errorf("store: search %q: %w", query, err)
+		}
+		h.Rank = -h.Rank // bm25: lower is better
+		if h.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("store: search %q: %w", query, err)
+		}
+		hits = append(hits, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: search %q: %w", query, err)
+	}
+	return hits, nil
+}
