@@ -26,6 +26,10 @@ type scriptedModel struct {
 }
 
 func newScriptedModel(t *testing.T, toolArgs string) *scriptedModel {
+	return newScriptedModelFor(t, "textstats__count", toolArgs)
+}
+
+func newScriptedModelFor(t *testing.T, tool, toolArgs string) *scriptedModel {
 	m := &scriptedModel{}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req map[string]any
@@ -48,7 +52,7 @@ func newScriptedModel(t *testing.T, toolArgs string) *scriptedModel {
 			chunk(map[string]any{}, "stop")
 		} else {
 			chunk(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function",
-				"function": map[string]any{"name": "textstats__count", "arguments": toolArgs}}}}, nil)
+				"function": map[string]any{"name": tool, "arguments": toolArgs}}}}, nil)
 			chunk(map[string]any{}, "tool_calls")
 		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
@@ -146,5 +150,28 @@ func TestChatThroughTerminal(t *testing.T) {
 	}
 	if list := c.mustRun(t, "sessions", "list"); !strings.Contains(list, "count a b") {
 		t.Fatalf("chat session not saved:\n%s", list)
+	}
+}
+
+// TestTerminalToolOutputIsRedacted: a command that prints a key from .env reaches neither the
+// model, the screen, the log nor the database.
+func TestTerminalToolOutputIsRedacted(t *testing.T) {
+	model := newScriptedModelFor(t, "terminal", `{"command":"echo the key is sk-or-v1-redact-me-please"}`)
+	c := agentCLI(t, model)
+	out, errOut, code := c.run(t, "", "--log-level", "debug", "run", "show me the key")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out+errOut, "sk-or-v1-redact-me-please") || !strings.Contains(out, "[REDACTED:OPENROUTER_API_KEY]") {
+		t.Fatalf("stdout %q stderr %q", out, errOut)
+	}
+	raw, _ := json.Marshal(model.requests)
+	if strings.Contains(string(raw), "sk-or-v1-redact-me-please") {
+		t.Fatalf("the model saw the key: %s", raw)
+	}
+	db, _ := os.ReadFile(filepath.Join(c.home, "state.db"))
+	wal, _ := os.ReadFile(filepath.Join(c.home, "state.db-wal"))
+	if strings.Contains(string(db)+string(wal), "sk-or-v1-redact-me-please") {
+		t.Fatal("the key is in state.db")
 	}
 }

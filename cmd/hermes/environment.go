@@ -39,7 +39,8 @@ type environment struct {
 	reg      *registry.Registry
 	backends []sandbox.Backend
 	executor *backend.PluginExecutor
-	redactor *redact.Redactor // .env's secrets, once an agent is built
+	redactor  *redact.Redactor // .env's secrets, once the home is read
+	logRedact *redact.Handler
 }
 
 func (e *environment) setupLogging() error {
@@ -47,7 +48,9 @@ func (e *environment) setupLogging() error {
 	if err := level.UnmarshalText([]byte(strings.ToLower(e.logLevel))); err != nil {
 		return usagef("--log-level %q: use debug, info, warn or error", e.logLevel)
 	}
-	e.logger = slog.New(slog.NewTextHandler(e.Err, &slog.HandlerOptions{Level: level}))
+	// Every log line goes through redaction: once .env is read, its secrets never reach the log.
+	e.logRedact = redact.NewHandler(slog.NewTextHandler(e.Err, &slog.HandlerOptions{Level: level}))
+	e.logger = slog.New(e.logRedact)
 	slog.SetDefault(e.logger)
 	return nil
 }
@@ -69,6 +72,14 @@ func (e *environment) home() error {
 		return err
 	}
 	e.paths, e.cfg, e.loaded = paths, cfg, true
+	// A .env others can read is refused where it is used, with how to fix it; here it only
+	// means nothing is known to redact.
+	if secrets, err := config.ReadDotEnv(paths.Env); err == nil {
+		e.redactor = redact.New(secrets)
+		if e.logRedact != nil {
+			e.logRedact.SetRedactor(e.redactor)
+		}
+	}
 	return nil
 }
 
@@ -181,12 +192,9 @@ func (e *environment) agent(ctx context.Context, model, resume string) (*agent.A
 	if err != nil {
 		return nil, store.Session{}, err
 	}
-	secrets, err := config.ReadDotEnv(e.paths.Env)
-	if err != nil {
+	if _, err := config.ReadDotEnv(e.paths.Env); err != nil {
 		return nil, store.Session{}, err
 	}
-	redactor := redact.New(secrets)
-	e.redactor = redactor
 	tools, err := agent.PluginTools(reg, ctx)
 	if err != nil {
 		return nil, store.Session{}, err
@@ -203,7 +211,7 @@ func (e *environment) agent(ctx context.Context, model, resume string) (*agent.A
 		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
 		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,
 		Allow: e.cfg.Agent.Tools, Deny: e.cfg.Agent.DenyTools,
-		Redact: redactor.String,
+		Redact: e.redactor.String,
 	}, tools, e.db)
 	if err != nil {
 		return nil, store.Session{}, err
