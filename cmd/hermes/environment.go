@@ -32,13 +32,13 @@ type environment struct {
 	logLevel string
 	logger   *slog.Logger
 
-	paths    config.Paths
-	cfg      config.Config
-	loaded   bool
-	db       *store.DB
-	reg      *registry.Registry
-	backends []sandbox.Backend
-	executor *backend.PluginExecutor
+	paths     config.Paths
+	cfg       config.Config
+	loaded    bool
+	db        *store.DB
+	reg       *registry.Registry
+	backends  []sandbox.Backend
+	executor  *backend.PluginExecutor
 	redactor  *redact.Redactor // .env's secrets, once the home is read
 	logRedact *redact.Handler
 }
