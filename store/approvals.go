@@ -122,20 +122,8 @@ RETURNING `+approvalColumns, formatTime(time.Now()), shape))
 
 // ListApprovals returns every approval, oldest first.
 func (db *DB) ListApprovals(ctx context.Context) ([]Approval, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals ORDER BY id`)
+	out, err := queryAll(ctx, db, scanApproval, `SELECT `+approvalColumns+` FROM approvals ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("store: list approvals: %w", err)
-	}
-	defer rows.Close()
-	var out []Approval
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list approvals: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list approvals: %w", err)
 	}
 	return out, nil

@@ -126,20 +126,8 @@ func (db *DB) GetPlugin(ctx context.Context, name string) (PluginRecord, error) 
 
 // ListPlugins returns every plugin record, ordered by name.
 func (db *DB) ListPlugins(ctx context.Context) ([]PluginRecord, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+pluginColumns+` FROM plugins ORDER BY name`)
+	recs, err := queryAll(ctx, db, scanPlugin, `SELECT `+pluginColumns+` FROM plugins ORDER BY name`)
 	if err != nil {
-		return nil, fmt.Errorf("store: list plugins: %w", err)
-	}
-	defer rows.Close()
-	var recs []PluginRecord
-	for rows.Next() {
-		rec, err := scanPlugin(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list plugins: %w", err)
-		}
-		recs = append(recs, rec)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list plugins: %w", err)
 	}
 	return recs, nil

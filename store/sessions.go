@@ -186,21 +186,9 @@ func (db *DB) ListSessions(ctx context.Context, f SessionFilter) ([]Session, err
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := db.sql.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE 1`+where+
+	out, err := queryAll(ctx, db, scanSession, `SELECT `+sessionColumns+` FROM sessions s WHERE 1`+where+
 		` ORDER BY s.updated_at DESC, s.id DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list sessions: %w", err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list sessions: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}
 	return out, nil
@@ -214,19 +202,7 @@ func (db *DB) DeleteSession(ctx context.Context, id string, f SessionFilter) err
 	if err != nil {
 		return fmt.Errorf("store: delete session %q: %w", id, err)
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions AS s WHERE s.id = ?`+where, append([]any{id}, args...)...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.execChanging(ctx, `DELETE FROM sessions AS s WHERE s.id = ?`+where, append([]any{id}, args...)...); err != nil {
 		return fmt.Errorf("store: delete session %q: %w", id, err)
 	}
 	return nil
@@ -235,19 +211,7 @@ func (db *DB) DeleteSession(ctx context.Context, id string, f SessionFilter) err
 // SetSessionTitle renames a session. It returns an error wrapping [ErrNotFound] when there is
 // no such session. UpdatedAt is not changed: it tracks messages.
 func (db *DB) SetSessionTitle(ctx context.Context, id, title string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET title = ? WHERE id = ?`, title, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
-	})
-	if err != nil {
+	if err := db.execChanging(ctx, `UPDATE sessions SET title = ? WHERE id = ?`, title, id); err != nil {
 		return fmt.Errorf("store: set title of session %q: %w", id, err)
 	}
 	return nil

@@ -66,11 +66,19 @@ func open(ctx context.Context, path string, steps []string) (*DB, error) {
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(4)
 	db := &DB{sql: sqlDB, path: abs}
-	if err := db.migrate(ctx, steps); err != nil {
-		sqlDB.Close()
-		return nil, fmt.Errorf("store: open %s: %w", abs, err)
+	// Several processes opening a new database at once race to switch it to WAL; SQLite answers
+	// SQLITE_BUSY at once there, without waiting out busy_timeout. Try again, briefly.
+	for attempt := 0; ; attempt++ {
+		err = db.migrate(ctx, steps)
+		if err == nil {
+			return db, nil
+		}
+		if attempt == 8 || !isBusy(err) {
+			sqlDB.Close()
+			return nil, fmt.Errorf("store: open %s: %w", abs, err)
+		}
+		time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
 	}
-	return db, nil
 }
 
 // Close closes the database. Calls made after Close fail.
@@ -179,4 +187,45 @@ func orEmpty(b []byte) []byte {
 		return []byte{}
 	}
 	return b
+}
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// execChanging runs one statement in a transaction and returns ErrNotFound when it changed no
+// row.
+func (db *DB) execChanging(ctx context.Context, query string, args ...any) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+}
+
+// isBusy reports whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }

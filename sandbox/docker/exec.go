@@ -13,6 +13,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
@@ -118,19 +119,32 @@ func envList(m map[string]string) ([]string, error) {
 
 // run runs one command in container id.
 func (b *Backend) run(ctx context.Context, id, command string, env []string, timeout time.Duration) (sandbox.Result, error) {
-	created, err := b.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
-		Cmd:          []string{"/bin/sh", "-c", wrapperScript, "hermes-exec", command},
-		Env:          env,
-		WorkingDir:   WorkspaceDir,
-		AttachStdout: true,
-		AttachStderr: true,
-	})
-	if err != nil {
-		return sandbox.Result{}, b.execError("create exec", err)
-	}
-	hj, err := b.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
-	if err != nil {
-		return sandbox.Result{}, b.execError("start exec", err)
+	var (
+		created container.ExecCreateResponse
+		hj      types.HijackedResponse
+		err     error
+	)
+	// Starting an exec right after the container (re)started can fail with a daemon-side 500
+	// before anything ran ("unable to upgrade to tcp"); that is safe to try again, briefly.
+	for attempt := 0; ; attempt++ {
+		created, err = b.cli.ContainerExecCreate(ctx, id, container.ExecOptions{
+			Cmd:          []string{"/bin/sh", "-c", wrapperScript, "hermes-exec", command},
+			Env:          env,
+			WorkingDir:   WorkspaceDir,
+			AttachStdout: true,
+			AttachStderr: true,
+		})
+		if err != nil {
+			return sandbox.Result{}, b.execError("create exec", err)
+		}
+		hj, err = b.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "unable to upgrade") || ctx.Err() != nil {
+			return sandbox.Result{}, b.execError("start exec", err)
+		}
+		time.Sleep(time.Duration(100<<attempt) * time.Millisecond)
 	}
 	defer hj.Close()
 
