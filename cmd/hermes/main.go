@@ -27,7 +27,7 @@ const (
 	ExitOK        = 0 // success
 	ExitError     = 1 // a tool reported an error, or anything not listed below
 	ExitUsage     = 2 // bad flags, arguments or input
-	ExitDenied    = 3 // a capability or a limit refused what a plugin tried
+	ExitDenied    = 3 // a capability, a limit or the sandbox refused; or the user declined
 	ExitBadPlugin = 4 // a manifest or module cannot be used
 	ExitNotFound  = 5 // no such plugin, tool or approval
 	// hermes approvals check: the class of the command.
