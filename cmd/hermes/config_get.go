@@ -17,12 +17,9 @@ func newConfigGetCmd(env *environment) *cli.Command {
 		Usage:     "print one setting (secrets are shown masked)",
 		ArgsUsage: "KEY",
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, nil)
+			args, err := exactArgs(c, 1, nil, "config get takes one key (see: hermes config list)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("config get takes one key (see: hermes config list)")
 			}
 			opts.Key = args[0]
 			return runConfigGet(c.Context, env, opts)

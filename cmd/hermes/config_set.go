@@ -17,12 +17,9 @@ func newConfigSetCmd(env *environment) *cli.Command {
 		Usage:     "set a setting in config.toml, or a secret (*_API_KEY, *_TOKEN, …) in .env",
 		ArgsUsage: "KEY VALUE",
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, nil)
+			args, err := exactArgs(c, 2, nil, "config set takes a key and a value, e.g. hermes config set terminal.backend docker")
 			if err != nil {
 				return err
-			}
-			if len(args) != 2 {
-				return usagef("config set takes a key and a value, e.g. hermes config set terminal.backend docker")
 			}
 			opts.Key, opts.Value = args[0], args[1]
 			return runConfigSet(c.Context, env, opts)

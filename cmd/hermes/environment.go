@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -37,7 +38,9 @@ type environment struct {
 	loaded    bool
 	db        *store.DB
 	reg       *registry.Registry
-	backends  []sandbox.Backend
+	backends  map[string]sandbox.Backend // opened ones, by name: the terminal tool and plugins share one
+	gate      *approval.Gate             // one per process, so a [s]ession answer holds for all callers
+	sandboxMu sync.Mutex                 // plugins open the backend from their calls' goroutines
 	executor  *backend.PluginExecutor
 	redactor  *redact.Redactor // .env's secrets, once the home is read
 	logRedact *redact.Handler
@@ -137,6 +140,8 @@ func (e *environment) passthrough() map[string]string {
 // sandbox opens a backend: name, or terminal.backend when empty. Dangerous commands on the local
 // backend are asked about on the terminal, and denied when there is none (or CI is set).
 func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend, error) {
+	e.sandboxMu.Lock()
+	defer e.sandboxMu.Unlock()
 	rules, err := e.classifyRules()
 	if err != nil {
 		return nil, err
@@ -148,6 +153,9 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 	t := e.cfg.Terminal
 	if name == "" {
 		name = t.Backend
+	}
+	if b, ok := e.backends[name]; ok {
+		return b, nil
 	}
 	var prompter approval.Prompter = approval.NoPrompt{Reason: "no terminal to ask on"}
 	if approval.Interactive(os.Stdin, os.Stderr) {
@@ -171,14 +179,24 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 		Name:     name,
 		Local:    local.Config{Timeout: time.Duration(t.Timeout), OutputLimit: t.OutputLimit, Workdir: workspace},
 		Docker:   dockerCfg,
-		Gate:     approval.NewGate(rules, prompter, db),
+		Gate:     e.approvalGate(rules, prompter, db),
 		Progress: e.progress(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	e.backends = append(e.backends, b)
+	if e.backends == nil {
+		e.backends = map[string]sandbox.Backend{}
+	}
+	e.backends[name] = b
 	return b, nil
+}
+
+func (e *environment) approvalGate(rules classify.Rules, p approval.Prompter, db *store.DB) *approval.Gate {
+	if e.gate == nil {
+		e.gate = approval.NewGate(rules, p, db)
+	}
+	return e.gate
 }
 
 // agent builds the agent over every enabled plugin tool and the terminal tool, and the session

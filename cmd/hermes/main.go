@@ -243,6 +243,19 @@ func setUsageErrors(cmds []*cli.Command) {
 	}
 }
 
+// exactArgs returns a command's n positional arguments (its boolean flags may follow them), or
+// msg as a usage error.
+func exactArgs(c *cli.Context, n int, flags map[string]*bool, msg string) ([]string, error) {
+	args, err := positional(c, flags)
+	if err != nil {
+		return nil, err
+	}
+	if len(args) != n {
+		return nil, usagef("%s", msg)
+	}
+	return args, nil
+}
+
 // positional returns a command's positional arguments, accepting its boolean flags after them
 // too ("hermes plugins add ./dir --yes"), which urfave/cli alone does not. "-" alone is a
 // positional argument (stdin).

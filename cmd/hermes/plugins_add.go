@@ -28,12 +28,9 @@ func newPluginsAddCmd(env *environment) *cli.Command {
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "grant what the plugin asks without asking (still prints it)", Destination: &opts.Yes},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"yes": &opts.Yes, "y": &opts.Yes})
+			args, err := exactArgs(c, 1, map[string]*bool{"yes": &opts.Yes, "y": &opts.Yes}, "plugins add takes one plugin directory (e.g. hermes plugins add ./plugins/files)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("plugins add takes one plugin directory (e.g. hermes plugins add ./plugins/files)")
 			}
 			opts.Dir = args[0]
 			return runPluginsAdd(c.Context, env, opts)

@@ -1,9 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/urfave/cli/v2"
 )
@@ -21,12 +21,9 @@ func newPluginsInfoCmd(env *environment) *cli.Command {
 		ArgsUsage: "NAME",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			args, err := exactArgs(c, 1, map[string]*bool{"json": &opts.JSON}, "plugins info takes one plugin name (see: hermes plugins list)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("plugins info takes one plugin name (see: hermes plugins list)")
 			}
 			opts.Name = args[0]
 			return runPluginsInfo(c.Context, env, opts)
@@ -70,10 +67,9 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 }
 
 func compactJSON(raw json.RawMessage) string {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
 		return string(raw)
 	}
-	b, _ := json.Marshal(v)
-	return fmt.Sprint(string(b))
+	return buf.String()
 }

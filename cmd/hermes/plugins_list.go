@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -18,8 +17,8 @@ func newPluginsListCmd(env *environment) *cli.Command {
 		Usage: "list added plugins",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			if args, err := positional(c, map[string]*bool{"json": &opts.JSON}); err != nil || len(args) > 0 {
-				return errors.Join(err, usagef("plugins list takes no arguments"))
+			if _, err := exactArgs(c, 0, map[string]*bool{"json": &opts.JSON}, "plugins list takes no arguments"); err != nil {
+				return err
 			}
 			return runPluginsList(c.Context, env, opts)
 		},

@@ -15,12 +15,9 @@ func newPluginsRemoveCmd(env *environment) *cli.Command {
 		Usage:     "remove a plugin, its files, its grant and its data",
 		ArgsUsage: "NAME",
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, nil)
+			args, err := exactArgs(c, 1, nil, "plugins remove takes one plugin name (see: hermes plugins list)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("plugins remove takes one plugin name (see: hermes plugins list)")
 			}
 			opts.Name = args[0]
 			return runPluginsRemove(c.Context, env, opts)

@@ -28,12 +28,9 @@ func newRunCmd(env *environment) *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print the whole transcript as JSON", Destination: &opts.JSON},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			args, err := exactArgs(c, 1, map[string]*bool{"json": &opts.JSON}, `run takes one prompt, e.g. hermes run "summarise README.md"`)
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef(`run takes one prompt, e.g. hermes run "summarise README.md"`)
 			}
 			opts.Prompt = args[0]
 			return runRun(c.Context, env, opts)

@@ -15,12 +15,9 @@ func newSessionsDeleteCmd(env *environment) *cli.Command {
 		Usage:     "delete a session and its messages",
 		ArgsUsage: "ID",
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, nil)
+			args, err := exactArgs(c, 1, nil, "sessions delete takes one session ID (see: hermes sessions list)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("sessions delete takes one session ID (see: hermes sessions list)")
 			}
 			opts.ID = args[0]
 			return runSessionsDelete(c.Context, env, opts)

@@ -19,12 +19,9 @@ func newSessionsShowCmd(env *environment) *cli.Command {
 		ArgsUsage: "ID",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			args, err := exactArgs(c, 1, map[string]*bool{"json": &opts.JSON}, "sessions show takes one session ID (see: hermes sessions list)")
 			if err != nil {
 				return err
-			}
-			if len(args) != 1 {
-				return usagef("sessions show takes one session ID (see: hermes sessions list)")
 			}
 			opts.ID = args[0]
 			return runSessionsShow(c.Context, env, opts)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,8 +18,8 @@ func newToolsListCmd(env *environment) *cli.Command {
 		Usage: "list every tool of every enabled plugin",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON (name, description, parameters schema)", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			if args, err := positional(c, map[string]*bool{"json": &opts.JSON}); err != nil || len(args) > 0 {
-				return errors.Join(err, usagef("tools list takes no arguments"))
+			if _, err := exactArgs(c, 0, map[string]*bool{"json": &opts.JSON}, "tools list takes no arguments"); err != nil {
+				return err
 			}
 			return runToolsList(c.Context, env, opts)
 		},

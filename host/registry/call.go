@@ -14,6 +14,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/abi/manifest"
+	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -68,13 +69,9 @@ func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error)
 	if !info.Enabled {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled"}
 	}
-	m, err := manifest.Parse(rec.Manifest)
+	wasmBytes, err := readModule(rec)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: "recorded manifest: " + err.Error(), Err: err}
-	}
-	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
-	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("read module: %v (run: hermes plugins remove %s, then add it again)", err, name), Err: err}
+		return nil, err
 	}
 	// Limits are re-clamped to today's configuration: lowering a default applies at once.
 	limits, _ := info.Limits.Within(r.cfg.Plugins.Limits)
@@ -104,6 +101,19 @@ func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error)
 	}
 	r.loaded[name] = lp
 	return lp, nil
+}
+
+// readModule reads an added plugin's module from where it was installed.
+func readModule(rec store.PluginRecord) ([]byte, error) {
+	m, err := manifest.Parse(rec.Manifest)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: "recorded manifest: " + err.Error(), Err: err}
+	}
+	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins remove %s, then add it again)", err, rec.Name), Err: err}
+	}
+	return wasmBytes, nil
 }
 
 // Plugin returns the loaded plugin (compiling it if needed), for benchmarks and warm-up.
@@ -175,7 +185,7 @@ func (r *Registry) envLookup(key string) (string, bool, error) {
 		return v, true, nil
 	}
 	r.envOnce.Do(func() {
-		r.dotEnv, r.envErr = readDotEnv(r.paths.Env)
+		r.dotEnv, r.envErr = config.ReadDotEnv(r.paths.Env)
 	})
 	if r.envErr != nil {
 		return "", false, &abi.Error{Code: abi.CodeDenied, Message: "env: " + r.envErr.Error(), Err: r.envErr}

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/hermes-agent/hermes/host/config"
 )
 
 func sha256Hex(b []byte) string {
@@ -87,8 +85,6 @@ func writeFileSync(path string, data []byte, mode os.FileMode) error {
 	}
 	return f.Close()
 }
-
-func readDotEnv(path string) (map[string]string, error) { return config.ReadDotEnv(path) }
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {

@@ -294,13 +294,9 @@ func (r *Registry) Verify(ctx context.Context, name string) error {
 	if err != nil {
 		return notFound(name, err)
 	}
-	m, err := manifest.Parse(rec.Manifest)
+	wasmBytes, err := readModule(rec)
 	if err != nil {
-		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: "recorded manifest: " + err.Error(), Err: err}
-	}
-	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
-	if err != nil {
-		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("module: %v", err), Err: err}
+		return err
 	}
 	if got := sha256Hex(wasmBytes); got != rec.WasmSHA256 {
 		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("module sha256 is %s but %s was pinned when it was added; its files changed", got, rec.WasmSHA256)}
