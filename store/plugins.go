@@ -138,16 +138,10 @@ func (db *DB) ListPlugins(ctx context.Context) ([]PluginRecord, error) {
 // no such plugin.
 func (db *DB) DeletePlugin(ctx context.Context, name string) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name)
-		if err != nil {
+		if err := changed(tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name)); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)
+		_, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)
 		return err
 	})
 	if err != nil {

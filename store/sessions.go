@@ -341,16 +341,10 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range order {
 			b := bumps[id]
-			res, err := tx.ExecContext(ctx,
+			if err := changed(tx.ExecContext(ctx,
 				`UPDATE sessions SET messages = messages + ?, updated_at = max(updated_at, ?) WHERE id = ?`,
-				b.n, formatTime(b.latest), id)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				return fmt.Errorf("session %q: %w", id, ErrNotFound)
+				b.n, formatTime(b.latest), id)); err != nil {
+				return fmt.Errorf("session %q: %w", id, err)
 			}
 		}
 		// One multi-row INSERT per chunk rather than one per message: FTS5 flushes its pending

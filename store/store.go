@@ -211,17 +211,21 @@ func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error),
 // row.
 func (db *DB) execChanging(ctx context.Context, query string, args ...any) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return changed(tx.ExecContext(ctx, query, args...))
 	})
+}
+
+// changed passes on a statement's error, or returns ErrNotFound when it changed no row.
+func changed(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // isBusy reports whether err is SQLite's "database is locked".
