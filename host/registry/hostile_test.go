@@ -221,6 +221,10 @@ func TestHostileKV(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			var got struct{ Found bool }
+			if json.Unmarshal(out, &got) != nil || got.Found {
+				t.Fatalf("key %q found something: %s", key, out)
+			}
 		})
 	}
 	// Its own data persists across a fresh registry (a new process).
