@@ -140,6 +140,70 @@ BEGIN
 	INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
 END;
 `,
+
+	// v4: where installed plugins came from and who signed them (the lock), every version kept
+	// for rollback, the signing keys the user trusts, and installed skills (see plugins.go,
+	// keys.go, skills.go). A plugin's seal is an HMAC over its lock fields made with a key kept
+	// beside the database, so an edit of the lock that did not go through hermes is noticed.
+	`
+ALTER TABLE plugins ADD COLUMN source     TEXT NOT NULL DEFAULT '';
+ALTER TABLE plugins ADD COLUMN signer     TEXT NOT NULL DEFAULT '';
+ALTER TABLE plugins ADD COLUMN signer_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE plugins ADD COLUMN signature  BLOB NOT NULL DEFAULT x'';
+ALTER TABLE plugins ADD COLUMN seal       TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE plugin_versions (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	name        TEXT NOT NULL,
+	version     TEXT NOT NULL,
+	dir         TEXT NOT NULL,
+	wasm_sha256 TEXT NOT NULL,
+	manifest    BLOB NOT NULL,
+	granted     BLOB NOT NULL,
+	limits      BLOB NOT NULL,
+	tools       BLOB NOT NULL,
+	source      TEXT NOT NULL,
+	signer      TEXT NOT NULL,
+	signer_key  TEXT NOT NULL,
+	signature   BLOB NOT NULL,
+	installed_at TEXT NOT NULL,
+	UNIQUE (name, version, wasm_sha256)
+) STRICT;
+
+CREATE TABLE trusted_keys (
+	name       TEXT NOT NULL PRIMARY KEY CHECK (name <> ''),
+	public_key TEXT NOT NULL UNIQUE CHECK (public_key <> ''),
+	added_at   TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE skills (
+	name            TEXT NOT NULL PRIMARY KEY CHECK (name <> ''),
+	version         TEXT NOT NULL,
+	source          TEXT NOT NULL,
+	trust           TEXT NOT NULL CHECK (trust IN ('builtin', 'trusted', 'community', 'agent-created')),
+	content_sha256  TEXT NOT NULL,
+	scanner_version TEXT NOT NULL,
+	verdict         TEXT NOT NULL CHECK (verdict IN ('safe', 'caution', 'dangerous')),
+	findings        TEXT NOT NULL CHECK (json_valid(findings)),
+	dir             TEXT NOT NULL,
+	installed_at    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE skill_versions (
+	id              INTEGER PRIMARY KEY AUTOINCREMENT,
+	name            TEXT NOT NULL,
+	version         TEXT NOT NULL,
+	source          TEXT NOT NULL,
+	trust           TEXT NOT NULL,
+	content_sha256  TEXT NOT NULL,
+	scanner_version TEXT NOT NULL,
+	verdict         TEXT NOT NULL,
+	findings        TEXT NOT NULL CHECK (json_valid(findings)),
+	dir             TEXT NOT NULL,
+	installed_at    TEXT NOT NULL,
+	UNIQUE (name, version, content_sha256)
+) STRICT;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.
