@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -18,10 +19,21 @@ type AuditEntry struct {
 // Audit appends an entry, stamped with the current time, to the audit log. The log is
 // append-only: the schema refuses updates and deletes of its rows.
 func (db *DB) Audit(ctx context.Context, event, subject, detail string) error {
+	return auditIn(ctx, db.sql, event, subject, detail)
+}
+
+// execer is what *sql.DB and *sql.Tx have in common for writing.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// auditIn appends an audit entry through x: inside a transaction, the entry is written or
+// discarded together with the change it records.
+func auditIn(ctx context.Context, x execer, event, subject, detail string) error {
 	if event == "" {
 		return errors.New("store: audit: event is empty")
 	}
-	_, err := db.sql.ExecContext(ctx,
+	_, err := x.ExecContext(ctx,
 		`INSERT INTO audit (time, event, subject, detail) VALUES (?, ?, ?, ?)`,
 		formatTime(time.Now()), event, subject, detail)
 	if err != nil {

@@ -21,6 +21,13 @@ type PluginRecord struct {
 	Tools      []byte // JSON of abi.Description recorded from describe at add time
 	Enabled    bool
 	AddedAt    time.Time // UTC
+
+	// The lock: where the plugin came from and who vouched for it.
+	Source    string // e.g. "dir:/abs/path", "file:/abs/x-1.0.0.tar.gz", "oci://host/repo:tag@sha256:…"
+	Signer    string // name of the trusted key that signed it; "" when installed unsigned
+	SignerKey string // fingerprint of the signing key, trusted or not; "" when there was no signature
+	Signature []byte // the signature document as installed; empty when unsigned
+	Seal      string // MAC over the lock fields, made by the installer (see host/install)
 }
 
 func (rec PluginRecord) validate() error {
@@ -66,8 +73,8 @@ func (db *DB) PutPlugin(ctx context.Context, rec PluginRecord) error {
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `
-INSERT INTO plugins (name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO plugins (`+pluginColumns+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET
 	version = excluded.version,
 	dir = excluded.dir,
@@ -77,10 +84,12 @@ ON CONFLICT (name) DO UPDATE SET
 	limits = excluded.limits,
 	tools = excluded.tools,
 	enabled = excluded.enabled,
-	added_at = excluded.added_at`,
-			rec.Name, rec.Version, rec.Dir, rec.WasmSHA256,
-			orEmpty(rec.Manifest), orEmpty(rec.Granted), orEmpty(rec.Limits), orEmpty(rec.Tools),
-			boolInt(rec.Enabled), formatTime(rec.AddedAt))
+	added_at = excluded.added_at,
+	source = excluded.source,
+	signer = excluded.signer,
+	signer_key = excluded.signer_key,
+	signature = excluded.signature,
+	seal = excluded.seal`, rec.values()...)
 		return err
 	})
 	if err != nil {
@@ -89,7 +98,15 @@ ON CONFLICT (name) DO UPDATE SET
 	return nil
 }
 
-const pluginColumns = `name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at`
+const pluginColumns = `name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at, source, signer, signer_key, signature, seal`
+
+// values are rec's columns in the order of pluginColumns.
+func (rec PluginRecord) values() []any {
+	return []any{rec.Name, rec.Version, rec.Dir, rec.WasmSHA256,
+		orEmpty(rec.Manifest), orEmpty(rec.Granted), orEmpty(rec.Limits), orEmpty(rec.Tools),
+		boolInt(rec.Enabled), formatTime(rec.AddedAt),
+		rec.Source, rec.Signer, rec.SignerKey, orEmpty(rec.Signature), rec.Seal}
+}
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -100,7 +117,8 @@ func scanPlugin(row scanner) (PluginRecord, error) {
 		addedAt string
 	)
 	err := row.Scan(&rec.Name, &rec.Version, &rec.Dir, &rec.WasmSHA256,
-		&rec.Manifest, &rec.Granted, &rec.Limits, &rec.Tools, &enabled, &addedAt)
+		&rec.Manifest, &rec.Granted, &rec.Limits, &rec.Tools, &enabled, &addedAt,
+		&rec.Source, &rec.Signer, &rec.SignerKey, &rec.Signature, &rec.Seal)
 	if err != nil {
 		return PluginRecord{}, err
 	}
@@ -133,21 +151,26 @@ func (db *DB) ListPlugins(ctx context.Context) ([]PluginRecord, error) {
 	return recs, nil
 }
 
-// DeletePlugin deletes the named plugin's record and all its key-value data in one
+// DeletePlugin deletes the named plugin's record, its kept versions and all its key-value data in one
 // transaction. It returns an error wrapping [ErrNotFound] (and changes nothing) when there is
 // no such plugin.
 func (db *DB) DeletePlugin(ctx context.Context, name string) error {
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if err := changed(tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)
-		return err
-	})
+	err := db.inTx(ctx, func(tx *sql.Tx) error { return deletePluginIn(ctx, tx, name) })
 	if err != nil {
 		return fmt.Errorf("store: delete plugin %q: %w", name, err)
 	}
 	return nil
+}
+
+func deletePluginIn(ctx context.Context, tx *sql.Tx, name string) error {
+	if err := changed(tx.ExecContext(ctx, `DELETE FROM plugins WHERE name = ?`, name)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM plugin_versions WHERE name = ?`, name); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE plugin = ?`, name)
+	return err
 }
 
 func boolInt(b bool) int64 {
