@@ -50,24 +50,67 @@ func (r *Registry) Call(ctx context.Context, fullName string, args []byte) ([]by
 	return lp.plugin.Call(ctx, toolName, args)
 }
 
-// load returns the plugin, compiling and linking it on first use. The module's digest is checked
-// against the one recorded when the plugin was added, every time it is loaded.
+// loading is one plugin being compiled; callers that want it meanwhile wait on done.
+type loading struct {
+	done chan struct{}
+	lp   *loadedPlugin
+	err  error
+}
+
+// load returns the plugin, compiling and linking it on first use. Only that plugin's callers
+// wait while it compiles (about a second for a Go plugin); other plugins' calls go on. The lock
+// entry's seal and the module's digest are checked every time a plugin is loaded.
 func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if lp, ok := r.loaded[name]; ok {
+		r.mu.Unlock()
 		return lp, nil
 	}
+	if l, ok := r.inflight[name]; ok {
+		r.mu.Unlock()
+		select {
+		case <-l.done:
+			return l.lp, l.err
+		case <-ctx.Done():
+			return nil, &abi.Error{Code: abi.CodeCanceled, Plugin: name, Message: "canceled while the plugin was loading", Err: ctx.Err()}
+		}
+	}
+	l := &loading{done: make(chan struct{})}
+	r.inflight[name] = l
+	gen := r.gen[name]
+	r.mu.Unlock()
+
+	l.lp, l.err = r.loadUncached(ctx, name)
+
+	r.mu.Lock()
+	delete(r.inflight, name)
+	stale := r.gen[name] != gen // removed, updated or disabled while it compiled
+	if l.err == nil && !stale {
+		r.loaded[name] = l.lp
+	}
+	r.mu.Unlock()
+	close(l.done)
+	if l.err == nil && stale {
+		_ = l.lp.plugin.Close(context.Background())
+		return r.load(ctx, name)
+	}
+	return l.lp, l.err
+}
+
+func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin, error) {
 	rec, err := r.store.GetPlugin(ctx, name)
 	if err != nil {
 		return nil, notFound(name, err)
+	}
+	if err := r.checkSeal(rec); err != nil {
+		return nil, err
 	}
 	info, err := infoOf(rec)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: err.Error(), Err: err}
 	}
 	if !info.Enabled {
-		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled"}
+		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled (run: hermes plugins enable " + name + ")"}
 	}
 	wasmBytes, err := readModule(rec)
 	if err != nil {
@@ -99,7 +142,6 @@ func (r *Registry) load(ctx context.Context, name string) (*loadedPlugin, error)
 		}
 		lp.schemas[t.Name] = s
 	}
-	r.loaded[name] = lp
 	return lp, nil
 }
 
@@ -111,7 +153,7 @@ func readModule(rec store.PluginRecord) ([]byte, error) {
 	}
 	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins remove %s, then add it again)", err, rec.Name), Err: err}
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins audit %s)", err, rec.Name), Err: err}
 	}
 	return wasmBytes, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
 
@@ -28,7 +29,11 @@ type Store interface {
 	PutPlugin(ctx context.Context, rec store.PluginRecord) error
 	GetPlugin(ctx context.Context, name string) (store.PluginRecord, error)
 	ListPlugins(ctx context.Context) ([]store.PluginRecord, error)
-	DeletePlugin(ctx context.Context, name string) error
+	InstallPlugin(ctx context.Context, rec store.PluginRecord, event, detail string) error
+	PluginVersions(ctx context.Context, name string) ([]store.PluginRecord, error)
+	ForgetPluginVersion(ctx context.Context, name, version, wasmSHA256 string) error
+	SetPluginEnabled(ctx context.Context, name string, enabled bool) error
+	RemovePlugin(ctx context.Context, name, detail string) error
 	KVGet(ctx context.Context, plugin, key string) ([]byte, bool, error)
 	KVSet(ctx context.Context, plugin, key string, value []byte) error
 	KVDelete(ctx context.Context, plugin, key string) error
@@ -42,8 +47,10 @@ type Registry struct {
 	cfg    config.Config
 	exec   wasm.Executor
 
-	mu      sync.Mutex
-	loaded  map[string]*loadedPlugin
+	mu       sync.Mutex
+	loaded   map[string]*loadedPlugin
+	inflight map[string]*loading // plugins being compiled now, so others wait for that one
+	gen      map[string]int      // bumped by unload, so a load that raced it is thrown away
 	envOnce sync.Once
 	dotEnv  map[string]string
 	envErr  error
@@ -56,7 +63,8 @@ type loadedPlugin struct {
 
 // New returns a registry over st, running plugins on engine with the limits and workspace of cfg.
 func New(st Store, engine *wasm.Engine, paths config.Paths, cfg config.Config) *Registry {
-	return &Registry{store: st, engine: engine, paths: paths, cfg: cfg, loaded: map[string]*loadedPlugin{}}
+	return &Registry{store: st, engine: engine, paths: paths, cfg: cfg,
+		loaded: map[string]*loadedPlugin{}, inflight: map[string]*loading{}, gen: map[string]int{}}
 }
 
 // WithExecutor returns r with plugins' exec capability served by e.
@@ -77,14 +85,26 @@ func (r *Registry) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Candidate is a plugin directory that was read, verified and described, ready to be granted.
+// Candidate is a plugin that was read, verified and described, ready to be granted.
 type Candidate struct {
-	Dir      string
+	Dir      string // where it was read from, when it came from a directory
 	Manifest *manifest.Manifest
 	Digest   string
 	Tools    []abi.Tool
 	Limits   abi.Limits // effective: the manifest's within the configured ceiling
 	Capped   []string   // limits the manifest asked above the ceiling
+	// ImportErr is the module's import check failing (it imports a function hermes does not
+	// have or one of a capability it did not declare). InspectFiles reports it here rather than
+	// at once, so an installer can check digests and signatures first, in the documented order,
+	// and then refuse with it. Tools is empty when it is set.
+	ImportErr error
+
+	// Provenance, filled in by the installer before Install.
+	Source    string
+	Signer    string // trusted key's name; "" when unsigned or signed by a key nobody trusted
+	SignerKey string // fingerprint of whoever signed, trusted or not
+	Signature []byte // the signature document, kept with the plugin for audits
+
 	manifest []byte
 	wasm     []byte
 }
@@ -92,31 +112,82 @@ type Candidate struct {
 // MaxWasmBytes bounds the module a plugin may ship.
 const MaxWasmBytes = 128 << 20
 
-// Inspect reads and verifies a plugin directory and asks the module for its tools, with every
-// capability inert: nothing the plugin asks for is usable before the user grants it.
-func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) {
-	manifestPath := filepath.Join(dir, manifest.File)
-	manifestBytes, err := readCapped(manifestPath, manifest.MaxBytes)
+// signatureFile is where an installed plugin's signature is kept beside its files.
+const signatureFile = "plugin.sig"
+
+// Files are a plugin's bytes, wherever they were read from.
+type Files struct {
+	Manifest []byte
+	Wasm     []byte
+}
+
+// ReadDir reads a plugin directory's manifest and module, bounded in size.
+func ReadDir(dir string) (Files, *manifest.Manifest, error) {
+	manifestBytes, err := readCapped(filepath.Join(dir, manifest.File), manifest.MaxBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v (a plugin directory needs %s)", dir, err, manifest.File), Err: err}
+		return Files{}, nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v (a plugin directory needs %s)", dir, err, manifest.File), Err: err}
 	}
 	m, err := manifest.Parse(manifestBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v", dir, err), Err: err}
+		return Files{}, nil, &abi.Error{Code: abi.CodeBadPlugin, Message: fmt.Sprintf("%s: %v", dir, err), Err: err}
 	}
-	wasmPath := filepath.Join(dir, m.Wasm)
-	wasmBytes, err := readCapped(wasmPath, MaxWasmBytes)
+	wasmBytes, err := readCapped(filepath.Join(dir, m.Wasm), MaxWasmBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: fmt.Sprintf("wasm: %v (build the plugin first)", err), Err: err}
+		return Files{}, nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: fmt.Sprintf("wasm: %v (build the plugin first)", err), Err: err}
 	}
-	digest := sha256Hex(wasmBytes)
-	if m.SHA256 != "" && m.SHA256 != digest {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: fmt.Sprintf("plugin.toml: sha256: %s declares %s but the file's sha256 is %s", m.Wasm, m.SHA256, digest)}
-	}
-	limits, capped := m.Limits.Within(r.cfg.Plugins.Limits)
-	p, err := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: wasmBytes, SHA256: digest, Granted: m.Capabilities, Limits: limits, Inert: true, MaxInstances: 1})
+	return Files{Manifest: manifestBytes, Wasm: wasmBytes}, m, nil
+}
+
+// Inspect reads and verifies a plugin directory and asks the module for its tools, with every
+// capability inert: nothing the plugin asks for is usable before the user grants it. An import
+// the manifest does not cover is an error here.
+func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) {
+	files, _, err := ReadDir(dir)
 	if err != nil {
 		return nil, err
+	}
+	c, err := r.InspectFiles(ctx, files)
+	if err != nil {
+		return nil, err
+	}
+	if c.ImportErr != nil {
+		return nil, c.ImportErr
+	}
+	c.Dir = dir
+	if abs, err := filepath.Abs(dir); err == nil {
+		c.Source = "dir:" + abs
+	}
+	return c, nil
+}
+
+// InspectFiles verifies a plugin's bytes in this order, stopping at the first failure: the
+// manifest is valid; the module compiles; its sha256 is the one the manifest declares (if it
+// declares one). Then it asks the module for its tools, every capability inert. An import
+// failure is returned in Candidate.ImportErr (see there), not as the error.
+func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, error) {
+	m, err := manifest.Parse(files.Manifest)
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: err.Error(), Err: err}
+	}
+	if int64(len(files.Wasm)) > MaxWasmBytes {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: fmt.Sprintf("module is %d bytes, more than %d", len(files.Wasm), MaxWasmBytes)}
+	}
+	digest := sha256Hex(files.Wasm)
+	limits, capped := m.Limits.Within(r.cfg.Plugins.Limits)
+	c := &Candidate{Manifest: m, Digest: digest, Limits: limits, Capped: capped, manifest: files.Manifest, wasm: files.Wasm}
+	p, loadErr := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: files.Wasm, Granted: m.Capabilities, Limits: limits, Inert: true, MaxInstances: 1})
+	if loadErr != nil && !errors.Is(loadErr, wasm.ErrImport) {
+		return nil, loadErr
+	}
+	if m.SHA256 != "" && m.SHA256 != digest {
+		if p != nil {
+			_ = p.Close(context.Background())
+		}
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: fmt.Sprintf("plugin.toml: sha256: %s declares %s but the file's sha256 is %s", m.Wasm, m.SHA256, digest)}
+	}
+	if loadErr != nil {
+		c.ImportErr = loadErr
+		return c, nil
 	}
 	defer p.Close(context.Background())
 	desc, err := p.Describe(ctx)
@@ -128,14 +199,15 @@ func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) 
 			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Tool: t.Name, Message: err.Error()}
 		}
 	}
-	return &Candidate{Dir: dir, Manifest: m, Digest: digest, Tools: desc.Tools, Limits: limits, Capped: capped, manifest: manifestBytes, wasm: wasmBytes}, nil
+	c.Tools = desc.Tools
+	return c, nil
 }
 
 // ErrExists is returned by Add for a name that is already added.
 var ErrExists = errors.New("a plugin with this name is already added")
 
-// Add copies the candidate into hermes' home and records it with every capability it declared
-// as granted (the caller has asked the user).
+// Add installs a candidate under a name not yet used, granting every capability it declared
+// (the caller has asked the user). Installers that update or restore use Install.
 func (r *Registry) Add(ctx context.Context, c *Candidate) (store.PluginRecord, error) {
 	name := c.Manifest.Name
 	if _, err := r.store.GetPlugin(ctx, name); err == nil {
@@ -143,9 +215,29 @@ func (r *Registry) Add(ctx context.Context, c *Candidate) (store.PluginRecord, e
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return store.PluginRecord{}, fmt.Errorf("add %s: %w", name, err)
 	}
-	dest := filepath.Join(r.paths.Plugins, name)
-	if err := installFiles(dest, map[string][]byte{manifest.File: c.manifest, c.Manifest.Wasm: c.wasm}); err != nil {
-		return store.PluginRecord{}, fmt.Errorf("add %s: %w", name, err)
+	return r.Install(ctx, c, "plugin.install", "")
+}
+
+// KeptVersions is how many versions of a plugin are kept for `reset --restore`.
+const KeptVersions = 5
+
+// Install makes the candidate the plugin's current version, granting every capability its
+// manifest declares (the caller has asked the user): its files go into a directory of their own
+// under plugins/<name>/, and its sealed lock entry, the kept version and the audit entry
+// (event, detail) are written together. A loaded older version is unloaded.
+func (r *Registry) Install(ctx context.Context, c *Candidate, event, detail string) (store.PluginRecord, error) {
+	name := c.Manifest.Name
+	key, err := lockKey(r.paths, true)
+	if err != nil {
+		return store.PluginRecord{}, fmt.Errorf("install %s: %w", name, err)
+	}
+	dest := filepath.Join(r.paths.Plugins, name, versionDir(c.Manifest.Version, c.Digest))
+	files := map[string][]byte{manifest.File: c.manifest, c.Manifest.Wasm: c.wasm}
+	if len(c.Signature) > 0 {
+		files[signatureFile] = c.Signature
+	}
+	if err := installFiles(dest, files); err != nil {
+		return store.PluginRecord{}, fmt.Errorf("install %s: %w", name, err)
 	}
 	granted, _ := json.Marshal(c.Manifest.Capabilities)
 	limits, _ := json.Marshal(c.Limits)
@@ -153,12 +245,91 @@ func (r *Registry) Add(ctx context.Context, c *Candidate) (store.PluginRecord, e
 	rec := store.PluginRecord{
 		Name: name, Version: c.Manifest.Version, Dir: dest, WasmSHA256: c.Digest,
 		Manifest: c.manifest, Granted: granted, Limits: limits, Tools: tools, Enabled: true,
+		AddedAt: time.Now().UTC(), Source: c.Source, Signer: c.Signer, SignerKey: c.SignerKey, Signature: c.Signature,
 	}
-	if err := r.store.PutPlugin(ctx, rec); err != nil {
-		_ = os.RemoveAll(dest)
-		return store.PluginRecord{}, fmt.Errorf("add %s: %w", name, err)
+	rec.Seal = sealOf(key, rec)
+	if err := r.store.InstallPlugin(ctx, rec, event, detail); err != nil {
+		return store.PluginRecord{}, fmt.Errorf("install %s: %w", name, err)
 	}
+	r.unload(name)
+	r.pruneVersions(ctx, name, dest)
 	return r.store.GetPlugin(ctx, name)
+}
+
+// versionDir names the directory one version's files live in.
+func versionDir(version, digest string) string {
+	return version + "-" + digest[:12]
+}
+
+// pruneVersions forgets all but the KeptVersions most recent versions and deletes their files.
+// Failing to prune loses nothing, so it is only logged.
+func (r *Registry) pruneVersions(ctx context.Context, name, current string) {
+	versions, err := r.store.PluginVersions(ctx, name)
+	if err != nil || len(versions) <= KeptVersions {
+		return
+	}
+	for _, v := range versions[KeptVersions:] {
+		if v.Dir == current {
+			continue
+		}
+		if err := r.store.ForgetPluginVersion(ctx, name, v.Version, v.WasmSHA256); err == nil {
+			_ = os.RemoveAll(v.Dir)
+		}
+	}
+}
+
+// Restore makes a kept version current again, with the grants it had. Its files are re-read and
+// must still have the digest recorded for them.
+func (r *Registry) Restore(ctx context.Context, kept store.PluginRecord, detail string) (store.PluginRecord, error) {
+	files, m, err := ReadDir(kept.Dir)
+	if err != nil {
+		return store.PluginRecord{}, fmt.Errorf("restore %s %s: %w", kept.Name, kept.Version, err)
+	}
+	if got := sha256Hex(files.Wasm); got != kept.WasmSHA256 {
+		return store.PluginRecord{}, &abi.Error{Code: abi.CodeBadPlugin, Plugin: kept.Name, Message: fmt.Sprintf("kept version %s: module sha256 is %s but %s was recorded; its files changed (run: hermes plugins audit)", kept.Version, got, kept.WasmSHA256)}
+	}
+	if string(files.Manifest) != string(kept.Manifest) || m.Name != kept.Name {
+		return store.PluginRecord{}, &abi.Error{Code: abi.CodeBadPlugin, Plugin: kept.Name, Message: fmt.Sprintf("kept version %s: plugin.toml differs from the one recorded (run: hermes plugins audit)", kept.Version)}
+	}
+	key, err := lockKey(r.paths, true)
+	if err != nil {
+		return store.PluginRecord{}, fmt.Errorf("restore %s: %w", kept.Name, err)
+	}
+	rec := kept
+	rec.Enabled = true
+	rec.AddedAt = time.Now().UTC()
+	rec.Seal = sealOf(key, rec)
+	if err := r.store.InstallPlugin(ctx, rec, "plugin.restore", detail); err != nil {
+		return store.PluginRecord{}, fmt.Errorf("restore %s: %w", kept.Name, err)
+	}
+	r.unload(kept.Name)
+	return r.store.GetPlugin(ctx, kept.Name)
+}
+
+// Versions lists the kept versions of a plugin, newest first.
+func (r *Registry) Versions(ctx context.Context, name string) ([]store.PluginRecord, error) {
+	return r.store.PluginVersions(ctx, name)
+}
+
+// Record returns a plugin's lock entry as stored.
+func (r *Registry) Record(ctx context.Context, name string) (store.PluginRecord, error) {
+	rec, err := r.store.GetPlugin(ctx, name)
+	if err != nil {
+		return store.PluginRecord{}, notFound(name, err)
+	}
+	return rec, nil
+}
+
+// SetEnabled enables or disables a plugin. A disabled plugin's tools are not offered and it is
+// not loaded; its grants and data are kept.
+func (r *Registry) SetEnabled(ctx context.Context, name string, enabled bool) error {
+	if err := r.store.SetPluginEnabled(ctx, name, enabled); err != nil {
+		return notFound(name, err)
+	}
+	if !enabled {
+		r.unload(name)
+	}
+	return nil
 }
 
 // Remove forgets a plugin, its files and its data.
@@ -168,10 +339,12 @@ func (r *Registry) Remove(ctx context.Context, name string) error {
 		return notFound(name, err)
 	}
 	r.unload(name)
-	if err := r.store.DeletePlugin(ctx, name); err != nil {
+	if err := r.store.RemovePlugin(ctx, name, rec.Version); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
-	errs := []error{os.RemoveAll(rec.Dir), os.RemoveAll(filepath.Join(r.paths.PluginData, name))}
+	// Every kept version lives under plugins/<name>/; a plugin added before versions were kept
+	// has its files there directly.
+	errs := []error{os.RemoveAll(filepath.Join(r.paths.Plugins, name)), os.RemoveAll(filepath.Join(r.paths.PluginData, name))}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("remove %s: files: %w", name, err)
 	}
@@ -182,6 +355,7 @@ func (r *Registry) unload(name string) {
 	r.mu.Lock()
 	lp := r.loaded[name]
 	delete(r.loaded, name)
+	r.gen[name]++
 	r.mu.Unlock()
 	if lp != nil {
 		_ = lp.plugin.Close(context.Background())
@@ -200,17 +374,22 @@ type Info struct {
 	Limits      abi.Limits       `json:"limits"`
 	Tools       []abi.Tool       `json:"tools"`
 	Dir         string           `json:"dir"`
+	Source      string           `json:"source"`
+	Signer      string           `json:"signer,omitempty"`     // trusted key's name
+	SignerKey   string           `json:"signer_key,omitempty"` // fingerprint, trusted or not
+	Unsigned    bool             `json:"unsigned"`             // installed with --allow-unsigned: no trusted signature
 }
 
 func infoOf(rec store.PluginRecord) (Info, error) {
-	info := Info{Name: rec.Name, Version: rec.Version, SHA256: rec.WasmSHA256, Enabled: rec.Enabled, Dir: rec.Dir, AddedAt: rec.AddedAt.UTC().Format("2006-01-02T15:04:05Z")}
+	info := Info{Name: rec.Name, Version: rec.Version, SHA256: rec.WasmSHA256, Enabled: rec.Enabled, Dir: rec.Dir, AddedAt: rec.AddedAt.UTC().Format("2006-01-02T15:04:05Z"),
+		Source: rec.Source, Signer: rec.Signer, SignerKey: rec.SignerKey, Unsigned: rec.Signer == ""}
 	var desc abi.Description
 	if err := errors.Join(
 		json.Unmarshal(rec.Granted, &info.Granted),
 		json.Unmarshal(rec.Limits, &info.Limits),
 		json.Unmarshal(rec.Tools, &desc),
 	); err != nil {
-		return Info{}, fmt.Errorf("plugin %s: damaged record: %w (run: hermes plugins remove %s, then add it again)", rec.Name, err, rec.Name)
+		return Info{}, fmt.Errorf("plugin %s: damaged lock entry: %w (run: hermes plugins audit %s)", rec.Name, err, rec.Name)
 	}
 	info.Tools = desc.Tools
 	if m, err := manifest.Parse(rec.Manifest); err == nil {
@@ -287,12 +466,15 @@ func SplitToolName(full string) (plugin, tool string, ok bool) {
 	return plugin, tool, ok && plugin != "" && tool != ""
 }
 
-// Verify re-checks an added plugin's files against what was recorded when it was added: the
+// Verify re-checks an added plugin against its lock entry: the entry matches its seal, the
 // manifest still parses and the module's SHA-256 is the pinned one. Nothing is compiled.
 func (r *Registry) Verify(ctx context.Context, name string) error {
 	rec, err := r.store.GetPlugin(ctx, name)
 	if err != nil {
 		return notFound(name, err)
+	}
+	if err := r.checkSeal(rec); err != nil {
+		return err
 	}
 	wasmBytes, err := readModule(rec)
 	if err != nil {

@@ -69,6 +69,16 @@ func (f *fixture) add(tb testing.TB, dir string) *Candidate {
 	return c
 }
 
+// installedFile is the path of one of an installed plugin's files.
+func (f *fixture) installedFile(tb testing.TB, plugin, file string) string {
+	tb.Helper()
+	rec, err := f.reg.Record(context.Background(), plugin)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return filepath.Join(rec.Dir, file)
+}
+
 // copyPlugin copies a fixture directory so a test can change its manifest or module.
 func copyPlugin(tb testing.TB, rel string, edit func(manifest string) string) string {
 	tb.Helper()
@@ -214,7 +224,7 @@ func TestInspectRefusals(t *testing.T) {
 func TestTamperedModuleRefusedOnLoad(t *testing.T) {
 	f := newFixture(t, nil)
 	f.add(t, testplugins.Dir(t, "sdk/c/example"))
-	installed := filepath.Join(f.paths.Plugins, "textstats", "textstats.wasm")
+	installed := f.installedFile(t, "textstats", "textstats.wasm")
 	rust, _ := os.ReadFile(filepath.Join(testplugins.Dir(t, "sdk/rust/example"), "hashing.wasm"))
 	if err := os.WriteFile(installed, rust, 0o600); err != nil {
 		t.Fatal(err)
@@ -223,11 +233,41 @@ func TestTamperedModuleRefusedOnLoad(t *testing.T) {
 	wantCode(t, err, abi.CodeBadPlugin, "sha256", "hermes plugins audit")
 }
 
+func TestTamperedLockEntryRefusedOnLoad(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	tamper := func(t *testing.T, edit func(*store.PluginRecord)) {
+		rec, err := f.db.GetPlugin(ctx, "textstats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		edit(&rec)
+		if err := f.db.PutPlugin(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Granting itself a capability in the database, or pinning other bytes, breaks the seal.
+	tamper(t, func(rec *store.PluginRecord) { rec.Granted = []byte(`{"exec":true}`) })
+	_, err := f.reg.Call(ctx, "textstats.echo", []byte(`{}`))
+	wantCode(t, err, abi.CodeBadPlugin, "lock entry", "hermes plugins audit textstats")
+	if !errors.Is(err, ErrLockTampered) {
+		t.Errorf("err = %v, want ErrLockTampered", err)
+	}
+	if err := f.reg.Verify(ctx, "textstats"); !errors.Is(err, ErrLockTampered) {
+		t.Errorf("Verify = %v, want ErrLockTampered", err)
+	}
+	// A blanked seal is no way around it.
+	tamper(t, func(rec *store.PluginRecord) { rec.Seal = "" })
+	_, err = f.reg.Call(ctx, "textstats.echo", []byte(`{}`))
+	wantCode(t, err, abi.CodeBadPlugin, "lock entry")
+}
+
 func TestToolsListDoesNotCompile(t *testing.T) {
 	f := newFixture(t, nil)
 	f.add(t, testplugins.Dir(t, "sdk/c/example"))
 	// With the module gone, listing still works: descriptors were recorded at add time.
-	os.Remove(filepath.Join(f.paths.Plugins, "textstats", "textstats.wasm"))
+	os.Remove(f.installedFile(t, "textstats", "textstats.wasm"))
 	tools, err := f.reg.Tools(context.Background())
 	if err != nil || len(tools) != 2 {
 		t.Fatalf("tools = %v, %v", tools, err)

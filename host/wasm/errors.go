@@ -8,6 +8,11 @@ import (
 	"github.com/hermes-agent/hermes/host/netguard"
 )
 
+// ErrImport is wrapped by the error Load returns when the module imports something it may not:
+// a function the ABI does not have, one whose capability was not granted, a wrong signature, or
+// a memory. An installer reports it after its other checks.
+var ErrImport = errors.New("module imports what hermes does not give it")
+
 // limitError is a per-call limit the plugin ran into inside a host function.
 type limitError struct{ limit, detail string }
 

@@ -189,25 +189,30 @@ func (p *Plugin) checkModule() error {
 		}
 		f, ok := abi.LookupHostFunc(module, name)
 		if !ok {
-			return badPlugin(p.spec.Name, "imports %s.%s, which hermes ABI v%d does not provide (see abi/README.md)", module, name, abi.Version)
+			return importError(badPlugin(p.spec.Name, "imports %s.%s, which hermes ABI v%d does not provide (see abi/README.md)", module, name, abi.Version))
 		}
 		if f.Capability != "" && !p.spec.Granted.Has(f.Capability) {
-			return &abi.Error{Code: abi.CodeDenied, Plugin: p.spec.Name, Message: fmt.Sprintf(
-				"imports %s.%s, which needs the %q capability; it was not granted (the manifest must declare it and the user must accept it)", module, name, f.Capability)}
+			return importError(&abi.Error{Code: abi.CodeDenied, Plugin: p.spec.Name, Message: fmt.Sprintf(
+				"imports %s.%s, which needs the %q capability; it was not granted (the manifest must declare it and the user must accept it)", module, name, f.Capability)})
 		}
 		if !sameTypes(def.ParamTypes(), f.Params) || !sameTypes(def.ResultTypes(), f.Results) {
-			return badPlugin(p.spec.Name, "imports %s.%s with signature %s, but the ABI defines %s", module, name, signature(def.ParamTypes(), def.ResultTypes()), abiSignature(f))
+			return importError(badPlugin(p.spec.Name, "imports %s.%s with signature %s, but the ABI defines %s", module, name, signature(def.ParamTypes(), def.ResultTypes()), abiSignature(f)))
 		}
 	}
 	for _, def := range p.compiled.ImportedMemories() {
 		module, name, _ := def.Import()
-		return badPlugin(p.spec.Name, "imports memory %s.%s; a plugin must define its own memory", module, name)
+		return importError(badPlugin(p.spec.Name, "imports memory %s.%s; a plugin must define its own memory", module, name))
 	}
 	p.exports = p.compiled.ExportedFunctions()
 	if _, ok := p.exports[abi.ExportStart]; ok {
 		return badPlugin(p.spec.Name, "exports _start, so it is a WASI command, not a reactor; build Go with -buildmode=c-shared, C with -mexec-model=reactor, Rust as a cdylib")
 	}
 	return nil
+}
+
+func importError(e *abi.Error) *abi.Error {
+	e.Err = ErrImport
+	return e
 }
 
 func (p *Plugin) mount() error {
