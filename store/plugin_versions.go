@@ -113,4 +113,3 @@ func (db *DB) RemovePlugin(ctx context.Context, name, detail string) error {
 	}
 	return nil
 }
-

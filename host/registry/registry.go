@@ -51,9 +51,9 @@ type Registry struct {
 	loaded   map[string]*loadedPlugin
 	inflight map[string]*loading // plugins being compiled now, so others wait for that one
 	gen      map[string]int      // bumped by unload, so a load that raced it is thrown away
-	envOnce sync.Once
-	dotEnv  map[string]string
-	envErr  error
+	envOnce  sync.Once
+	dotEnv   map[string]string
+	envErr   error
 }
 
 type loadedPlugin struct {
