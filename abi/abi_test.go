@@ -72,3 +72,21 @@ func TestErrorCode(t *testing.T) {
 		t.Fatal("nil has a code")
 	}
 }
+
+func TestGrantsSayPlacesInWords(t *testing.T) {
+	c := Capabilities{HTTP: []string{"a.example", "b.example"}, FSRead: []string{"{workspace}", "{workspace}/docs"}, FSWrite: []string{"{plugin_data}"}, Env: []string{"K"}, Exec: true}
+	got := strings.Join(c.Grants(), "\n")
+	for _, want := range []string{
+		"may send HTTP requests to a.example\n", "may send HTTP requests to b.example\n",
+		"may read files in your workspace\n", "may read files in your workspace's docs/ directory\n",
+		"may read and write files in its own data directory\n", "may read the secret/setting K\n",
+		"may run shell commands in the sandbox",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Grants() lacks %q:\n%s", want, got)
+		}
+	}
+	if d := c.Describe(); len(d) != 5 || !strings.Contains(d[1], "your workspace and your workspace's docs/ directory") {
+		t.Errorf("Describe() = %q", d)
+	}
+}

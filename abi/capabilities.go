@@ -1,5 +1,10 @@
 package abi
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Capability names a group of host functions (or WASI preopens) a plugin may be granted.
 // Every capability is denied unless the manifest declares it and the user granted it.
 type Capability string
@@ -81,14 +86,38 @@ func (c Capabilities) Describe() []string {
 		lines = append(lines, "may send HTTP requests to "+joinList(c.HTTP))
 	}
 	if len(c.FSRead) > 0 {
-		lines = append(lines, "may read files in "+joinList(c.FSRead))
+		lines = append(lines, "may read files in "+joinList(placesOf(c.FSRead)))
 	}
 	if len(c.FSWrite) > 0 {
-		lines = append(lines, "may read and write files in "+joinList(c.FSWrite))
+		lines = append(lines, "may read and write files in "+joinList(placesOf(c.FSWrite)))
 	}
 	if len(c.Env) > 0 {
 		lines = append(lines, "may read the secrets/settings "+joinList(c.Env))
 	}
+	return append(lines, c.switches()...)
+}
+
+// Grants is Describe with one line per host, directory and key, so two sets of capabilities
+// can be compared line by line: what an update adds, what it takes away.
+func (c Capabilities) Grants() []string {
+	var lines []string
+	for _, h := range c.HTTP {
+		lines = append(lines, "may send HTTP requests to "+h)
+	}
+	for _, d := range c.FSRead {
+		lines = append(lines, "may read files in "+place(d))
+	}
+	for _, d := range c.FSWrite {
+		lines = append(lines, "may read and write files in "+place(d))
+	}
+	for _, k := range c.Env {
+		lines = append(lines, "may read the secret/setting "+k)
+	}
+	return append(lines, c.switches()...)
+}
+
+func (c Capabilities) switches() []string {
+	var lines []string
 	if c.KV {
 		lines = append(lines, "may keep its own persistent key-value data")
 	}
@@ -99,6 +128,32 @@ func (c Capabilities) Describe() []string {
 		lines = append(lines, "may run shell commands in the sandbox (approval rules apply)")
 	}
 	return lines
+}
+
+// place says a directory entry of fs_read/fs_write in words a user reads at a permission
+// prompt: "{workspace}/docs" is "your workspace's docs/ directory".
+func place(entry string) string {
+	for _, p := range []struct{ prefix, whole, sub string }{
+		{PlaceholderWorkspace, "your workspace", "your workspace's %s/ directory"},
+		{PlaceholderPluginData, "its own data directory", "its own data directory's %s/"},
+	} {
+		if rest, ok := strings.CutPrefix(entry, p.prefix); ok {
+			rest = strings.Trim(rest, "/")
+			if rest == "" {
+				return p.whole
+			}
+			return fmt.Sprintf(p.sub, rest)
+		}
+	}
+	return entry
+}
+
+func placesOf(entries []string) []string {
+	out := make([]string, len(entries))
+	for i, e := range entries {
+		out[i] = place(e)
+	}
+	return out
 }
 
 func joinList(items []string) string {

@@ -112,6 +112,9 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if !info.Enabled {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "plugin is disabled (run: hermes plugins enable " + name + ")"}
 	}
+	if strings.HasPrefix(rec.Source, ProjectSourcePrefix) && !r.cfg.Plugins.ProjectLocal {
+		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
+	}
 	wasmBytes, err := readModule(rec)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,10 @@ import (
 // sqlite3 session, a sync conflict, a tool that "fixes" a digest — no longer matches its seal,
 // and the plugin refuses to load until `hermes plugins audit` has been looked at.
 
+// ProjectSourcePrefix starts the recorded source of a plugin installed from a workspace's
+// .hermes/plugins/: such plugins load only when config.Plugins.ProjectLocal is on.
+const ProjectSourcePrefix = "project:"
+
 // lockKeyFile is the name of the seal key in the home.
 const lockKeyFile = "lock.key"
 

@@ -1,0 +1,91 @@
+package install
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hermes-agent/hermes/abi"
+)
+
+// WriteReview prints what the user is asked to grant: the plugin, who vouches for it, its
+// tools and every capability in plain words, and for an update what changes.
+func WriteReview(w io.Writer, p *Plan) {
+	c, m := p.Candidate, p.Candidate.Manifest
+	fmt.Fprintf(w, "Plugin:  %s %s", m.Name, m.Version)
+	if p.Current != nil {
+		fmt.Fprintf(w, " (installed: %s)", p.Current.Version)
+	}
+	fmt.Fprintf(w, "\n         %s\n", m.Description)
+	fmt.Fprintf(w, "Source:  %s\n", c.Source)
+	fmt.Fprintf(w, "Module:  %s (sha256 %s)\n", m.Wasm, c.Digest)
+	fmt.Fprintf(w, "Signer:  %s\n", SignerLine(c.Signer, c.SignerKey))
+	if p.SignerChanged {
+		fmt.Fprintf(w, "         NOTE: the installed version was signed by %s\n", p.Current.Signer)
+	}
+	fmt.Fprintf(w, "Tools:\n")
+	for _, t := range c.Tools {
+		fmt.Fprintf(w, "  %-24s %s\n", m.Name+"."+t.Name, firstSentence(t.Description))
+	}
+	if p.Current == nil {
+		fmt.Fprintf(w, "It asks for:\n")
+		writeList(w, m.Capabilities.Describe(), "nothing: no files, no network, no secrets")
+	} else {
+		fmt.Fprintf(w, "New permissions it asks for:\n")
+		writeList(w, p.Added, "none")
+		if len(p.Removed) > 0 {
+			fmt.Fprintf(w, "Permissions it no longer needs (revoked):\n")
+			writeList(w, p.Removed, "")
+		}
+	}
+	fmt.Fprintf(w, "Limits:  %s\n", LimitsLine(c.Limits))
+	for _, note := range c.Capped {
+		fmt.Fprintf(w, "  note: %s\n", note)
+	}
+}
+
+// SignerLine says who vouches for a plugin, the same way everywhere it is shown.
+func SignerLine(signer, key string) string {
+	switch {
+	case signer != "":
+		return fmt.Sprintf("%s (key %s)", signer, key)
+	case key != "":
+		return fmt.Sprintf("UNSIGNED — signed by key %s, which you have not trusted", key)
+	}
+	return "UNSIGNED — no signature; nothing vouches for these bytes"
+}
+
+// LimitsLine is a plugin's limits in one line.
+func LimitsLine(l abi.Limits) string {
+	return fmt.Sprintf("memory %d MiB, %s per call, output %s, HTTP responses %s",
+		l.MemoryPages/16, l.Timeout, humanBytes(l.OutputBytes), humanBytes(l.HTTPResponseBytes))
+}
+
+func writeList(w io.Writer, lines []string, empty string) {
+	if len(lines) == 0 && empty != "" {
+		lines = []string{empty}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "  - %s\n", l)
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func firstSentence(s string) string {
+	if i := strings.IndexAny(s, "\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 70 {
+		s = s[:67] + "..."
+	}
+	return s
+}
