@@ -66,7 +66,7 @@ func agentCLI(t *testing.T, model *scriptedModel) *cliHome {
 	c.mustRun(t, "config", "set", "model.base_url", model.URL+"/v1")
 	c.mustRun(t, "config", "set", "model.name", "scripted")
 	c.mustRun(t, "config", "set", "OPENROUTER_API_KEY", "sk-or-v1-redact-me-please")
-	c.mustRun(t, "plugins", "add", testplugins.Dir(t, "sdk/c/example"), "--yes")
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
 	return c
 }
 

@@ -21,7 +21,7 @@ func benchHome(b *testing.B, dirs ...string) *cliHome {
 	c := &cliHome{home: filepath.Join(root, "home"), workspace: filepath.Join(root, "ws")}
 	os.MkdirAll(c.workspace, 0o755)
 	for _, d := range dirs {
-		cmd := c.cmd("", "plugins", "add", d, "--yes")
+		cmd := c.cmd("", "plugins", "install", d, "--yes", "--allow-unsigned")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("add %s: %v\n%s", d, err, out)
 		}

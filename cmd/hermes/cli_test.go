@@ -107,15 +107,17 @@ func (c *cliHome) wantExit(t *testing.T, want int, mention string, args ...strin
 func TestPluginLifecycle(t *testing.T) {
 	c := newCLI(t)
 	dir := testplugins.Dir(t, "sdk/c/example")
-	out := c.mustRun(t, "plugins", "add", dir, "--yes")
-	for _, want := range []string{"textstats 0.1.0", "textstats.count", "It asks for:", "nothing: no files", "Added textstats 0.1.0"} {
+	out := c.mustRun(t, "plugins", "install", dir, "--yes", "--allow-unsigned")
+	for _, want := range []string{"textstats 0.1.0", "textstats.count", "It asks for:", "nothing: no files", "Installed textstats 0.1.0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("add output lacks %q:\n%s", want, out)
 		}
 	}
-	var plugins []map[string]any
-	if err := json.Unmarshal([]byte(c.mustRun(t, "plugins", "list", "--json")), &plugins); err != nil || len(plugins) != 1 || plugins[0]["name"] != "textstats" {
-		t.Fatalf("plugins list --json: %v %v", plugins, err)
+	var list struct {
+		Plugins []map[string]any `json:"plugins"`
+	}
+	if err := json.Unmarshal([]byte(c.mustRun(t, "plugins", "list", "--json")), &list); err != nil || len(list.Plugins) != 1 || list.Plugins[0]["name"] != "textstats" {
+		t.Fatalf("plugins list --json: %v %v", list, err)
 	}
 	info := c.mustRun(t, "plugins", "info", "textstats")
 	for _, want := range []string{"Granted:", "Limits:", "parameters: {"} {
@@ -142,10 +144,10 @@ func TestPluginLifecycle(t *testing.T) {
 
 func TestExitCodes(t *testing.T) {
 	c := newCLI(t)
-	c.mustRun(t, "plugins", "add", testplugins.Dir(t, "sdk/c/example"), "--yes")
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
 	loop := copyDir(t, testplugins.Dir(t, "testdata/hostile/loop"))
 	appendFile(t, filepath.Join(loop, "plugin.toml"), "\n[limits]\ntimeout = \"300ms\"\n")
-	c.mustRun(t, "plugins", "add", loop, "--yes")
+	c.mustRun(t, "plugins", "install", loop, "--yes", "--allow-unsigned")
 
 	tests := []struct {
 		name    string
@@ -158,12 +160,13 @@ func TestExitCodes(t *testing.T) {
 		{"schema mismatch", ExitUsage, "invalid_arguments", []string{"tools", "call", "textstats.count", `{"text":5}`}},
 		{"unknown tool", ExitNotFound, "no such tool", []string{"tools", "call", "textstats.nope", `{}`}},
 		{"unknown plugin", ExitNotFound, "no such plugin", []string{"plugins", "info", "nope"}},
-		{"ungranted import", ExitDenied, "extism:host/env.http_request", []string{"plugins", "add", testplugins.Dir(t, "testdata/hostile/ungranted"), "--yes"}},
-		{"abi 99", ExitBadPlugin, "host: 1, plugin: 99", []string{"plugins", "add", testplugins.Dir(t, "testdata/hostile/abi99"), "--yes"}},
+		{"ungranted import", ExitDenied, "extism:host/env.http_request", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/ungranted"), "--yes", "--allow-unsigned"}},
+		{"abi 99", ExitBadPlugin, "host: 1, plugin: 99", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/abi99"), "--yes", "--allow-unsigned"}},
 		{"timeout", ExitDenied, "timeout", []string{"tools", "call", "hostile-loop.spin", `{}`}},
 		{"no args", ExitUsage, "tools call takes", []string{"tools", "call"}},
 		{"bad flag", ExitUsage, "flag provided but not defined", []string{"tools", "list", "--nope"}},
-		{"add without a terminal", ExitUsage, "--yes", []string{"plugins", "add", testplugins.Dir(t, "sdk/rust/example")}},
+		{"install without a terminal", ExitUsage, "--yes", []string{"plugins", "install", testplugins.Dir(t, "sdk/rust/example"), "--allow-unsigned"}},
+		{"install unsigned", ExitDenied, "--allow-unsigned", []string{"plugins", "install", testplugins.Dir(t, "sdk/rust/example"), "--yes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -191,7 +194,7 @@ func TestAddPromptOnTerminal(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCLI(t)
-			cmd := c.cmd("", "plugins", "add", testplugins.Dir(t, "sdk/c/example"))
+			cmd := c.cmd("", "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--allow-unsigned")
 			cmd.Stdin = nil
 			tty, err := pty.Start(cmd)
 			if err != nil {
@@ -205,7 +208,7 @@ func TestAddPromptOnTerminal(t *testing.T) {
 			tty.Write([]byte(tt.answer))
 			rest, _ := io.ReadAll(tty)
 			cmd.Wait()
-			added := strings.Contains(string(rest), "Added textstats")
+			added := strings.Contains(string(rest), "Installed textstats")
 			if added != tt.added {
 				t.Fatalf("answer %q: added=%v\n%s", tt.answer, added, rest)
 			}

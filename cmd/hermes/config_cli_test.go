@@ -47,7 +47,7 @@ func TestDoctor(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun(t, "config", "set", "model.base_url", provider.URL+"/v1")
 	c.mustRun(t, "config", "set", "OPENROUTER_API_KEY", "sk-good-key-123")
-	c.mustRun(t, "plugins", "add", testplugins.Dir(t, "sdk/c/example"), "--yes")
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
 	out := c.mustRun(t, "doctor")
 	if !strings.Contains(out, "ok   model provider") || !strings.Contains(out, "ok   plugin textstats") {
 		t.Fatalf("doctor:\n%s", out)

@@ -170,12 +170,30 @@ func newApp(s *streams) *cli.App {
 		Commands: []*cli.Command{
 			{
 				Name:  "plugins",
-				Usage: "add, inspect and remove plugins",
+				Usage: "install, inspect, update, audit and remove plugins",
 				Subcommands: []*cli.Command{
-					newPluginsAddCmd(env),
+					newPluginsInstallCmd(env),
 					newPluginsListCmd(env),
 					newPluginsInfoCmd(env),
+					newPluginsUpdateCmd(env),
+					newPluginsResetCmd(env),
+					newPluginsEnableCmd(env),
+					newPluginsDisableCmd(env),
 					newPluginsRemoveCmd(env),
+					newPluginsAuditCmd(env),
+					newPluginsPackCmd(env),
+					newPluginsSignCmd(env),
+					newPluginsPublishCmd(env),
+				},
+			},
+			{
+				Name:  "keys",
+				Usage: "make a signing key; trust, list and untrust plugin authors' keys",
+				Subcommands: []*cli.Command{
+					newKeysGenerateCmd(env),
+					newKeysTrustCmd(env),
+					newKeysListCmd(env),
+					newKeysUntrustCmd(env),
 				},
 			},
 			newRunCmd(env),
@@ -260,17 +278,37 @@ func exactArgs(c *cli.Context, n int, flags map[string]*bool, msg string) ([]str
 // too ("hermes plugins add ./dir --yes"), which urfave/cli alone does not. "-" alone is a
 // positional argument (stdin).
 func positional(c *cli.Context, flags map[string]*bool) ([]string, error) {
+	return positionalWith(c, flags, nil)
+}
+
+// positionalWith is positional for commands that also take string flags after their
+// arguments ("hermes plugins update weather --from ./dir", "--from=./dir").
+func positionalWith(c *cli.Context, flags map[string]*bool, values map[string]*string) ([]string, error) {
 	var out []string
-	for i, arg := range c.Args().Slice() {
+	args := c.Args().Slice()
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
 		if arg == "--" {
-			return append(out, c.Args().Slice()[i+1:]...), nil
+			return append(out, args[i+1:]...), nil
 		}
 		if len(arg) < 2 || arg[0] != '-' {
 			out = append(out, arg)
 			continue
 		}
-		dest, ok := flags[strings.TrimLeft(arg, "-")]
-		if !ok {
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		if dest, ok := values[name]; ok {
+			if !hasValue {
+				if i+1 == len(args) {
+					return nil, usagef("flag needs an argument: %s (see: hermes %s --help)", arg, c.Command.FullName())
+				}
+				i++
+				value = args[i]
+			}
+			*dest = value
+			continue
+		}
+		dest, ok := flags[name]
+		if !ok || hasValue {
 			return nil, usagef("flag provided but not defined: %s (see: hermes %s --help)", arg, c.Command.FullName())
 		}
 		*dest = true

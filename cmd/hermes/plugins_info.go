@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hermes-agent/hermes/host/install"
 )
 
 type pluginsInfoOptions struct {
@@ -49,7 +51,9 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 	}
 	env.printf("Plugin:   %s %s (%s)\n", info.Name, info.Version, status)
 	env.printf("          %s\n", info.Description)
-	env.printf("Added:    %s from sha256 %s\n", info.AddedAt, info.SHA256)
+	env.printf("Source:   %s\n", info.Source)
+	env.printf("Signer:   %s\n", install.SignerLine(info.Signer, info.SignerKey))
+	env.printf("Added:    %s, module sha256 %s\n", info.AddedAt, info.SHA256)
 	env.printf("Granted:\n")
 	lines := info.Granted.Describe()
 	if len(lines) == 0 {
@@ -58,7 +62,7 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 	for _, l := range lines {
 		env.printf("  - %s\n", l)
 	}
-	env.printf("Limits:   %s\n", limitsSummary(info.Limits))
+	env.printf("Limits:   %s\n", install.LimitsLine(info.Limits))
 	env.printf("Tools:\n")
 	for _, t := range info.Tools {
 		env.printf("  %s.%s\n    %s\n    parameters: %s\n", info.Name, t.Name, t.Description, compactJSON(t.Parameters))

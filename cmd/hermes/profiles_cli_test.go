@@ -16,7 +16,7 @@ func TestProfilesAreIsolated(t *testing.T) {
 	run := func(profile []string, args ...string) string { return c.mustRun(t, append(profile, args...)...) }
 	run(work, "config", "set", "model.base_url", model.URL+"/v1")
 	run(work, "config", "set", "WORK_API_TOKEN", "work-secret-value-123")
-	run(work, "plugins", "add", testplugins.Dir(t, "sdk/c/example"), "--yes")
+	run(work, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
 	run(work, "run", "count a")
 
 	if out := run(nil, "plugins", "list"); !strings.Contains(out, "No plugins") {

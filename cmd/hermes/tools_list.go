@@ -39,7 +39,7 @@ func runToolsList(ctx context.Context, env *environment, opts *toolsListOptions)
 		return writeJSON(env.Out, tools)
 	}
 	if len(tools) == 0 {
-		env.printf("No tools: no plugins added. Add one with: hermes plugins add DIR\n")
+		env.printf("No tools: no plugins installed. Install one with: hermes plugins install DIR\n")
 		return nil
 	}
 	tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)

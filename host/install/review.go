@@ -25,7 +25,7 @@ func WriteReview(w io.Writer, p *Plan) {
 	}
 	fmt.Fprintf(w, "Tools:\n")
 	for _, t := range c.Tools {
-		fmt.Fprintf(w, "  %-24s %s\n", m.Name+"."+t.Name, firstSentence(t.Description))
+		fmt.Fprintf(w, "  %-24s %s\n", m.Name+"."+t.Name, FirstSentence(t.Description))
 	}
 	if p.Current == nil {
 		fmt.Fprintf(w, "It asks for:\n")
@@ -80,7 +80,9 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-func firstSentence(s string) string {
+// FirstSentence is the first line of s, cut to 70 characters: a tool's description, an
+// argument list or a message in a one-line listing.
+func FirstSentence(s string) string {
 	if i := strings.IndexAny(s, "\n"); i >= 0 {
 		s = s[:i]
 	}
