@@ -94,6 +94,10 @@ type Plugins struct {
 	Limits abi.Limits `toml:"limits"`
 	// MaxInstances bounds concurrent calls into one plugin. Default: GOMAXPROCS (at least 2).
 	MaxInstances int `toml:"max_instances"`
+	// ProjectLocal lets plugins installed from a project's .hermes/plugins/ directory load.
+	// They are installed and verified like any other; without this they stay unloaded, so
+	// cloning a repository never brings code that runs. Default: false.
+	ProjectLocal bool `toml:"project_local"`
 }
 
 // Paths are the files and directories of one hermes home (or profile).
