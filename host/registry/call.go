@@ -22,6 +22,16 @@ import (
 // Call runs the tool named "<plugin>.<tool>" with a JSON object of arguments and returns its
 // JSON result. Every error is an *abi.Error whose code says what kind of failure it was.
 func (r *Registry) Call(ctx context.Context, fullName string, args []byte) ([]byte, error) {
+	out, err := r.call(ctx, fullName, args)
+	if errors.Is(err, wasm.ErrClosed) {
+		// Updated, restored or re-enabled while this call was on its way: once more, with the
+		// plugin as it is now (or the reason it is not there any more).
+		out, err = r.call(ctx, fullName, args)
+	}
+	return out, err
+}
+
+func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]byte, error) {
 	pluginName, toolName, ok := SplitToolName(fullName)
 	if !ok {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("%q is not a tool name like files.read (see: hermes tools list)", fullName)}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,4 +299,47 @@ func TestManifestCannotRaiseLimits(t *testing.T) {
 	// output_bytes = 100 applies: echo of a longer message fails with the limit named.
 	_, err = f.reg.Call(context.Background(), "textstats.echo", []byte(`{"message":"`+strings.Repeat("x", 200)+`"}`))
 	wantCode(t, err, abi.CodeLimitExceeded, "output_bytes")
+}
+
+// TestConcurrentFirstCalls has many callers ask for two plugins at once on a fresh registry
+// (each compiles once while its callers wait) while a third plugin is removed and added again:
+// every call succeeds or fails cleanly, under the race detector.
+func TestConcurrentFirstCalls(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	f.add(t, testplugins.Dir(t, "testdata/echo"))
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for i := 0; i < 16; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, err := f.reg.Call(ctx, "textstats.count", []byte(`{"text":"a b"}`))
+			errs <- err
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := f.reg.Call(ctx, "echo.echo", []byte(`{"message":"hi"}`))
+			errs <- err
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 3; i++ {
+			f.reg.SetEnabled(ctx, "echo", false)
+			f.reg.SetEnabled(ctx, "echo", true)
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil && abi.CodeOf(err) != abi.CodeDenied { // denied: it was disabled at that moment
+			t.Errorf("concurrent call: %v", err)
+		}
+	}
+	if _, err := f.reg.Call(ctx, "echo.echo", []byte(`{"message":"hi"}`)); err != nil {
+		t.Fatalf("after the storm: %v", err)
+	}
 }

@@ -261,8 +261,14 @@ type pool struct {
 
 func newPool(max int) *pool { return &pool{sem: make(chan struct{}, max)} }
 
-// errPluginClosed is returned by calls that arrive after the plugin was closed.
-var errPluginClosed = &abi.Error{Code: abi.CodeNotFound, Message: "the plugin was unloaded"}
+// ErrClosed is wrapped by the error of a call that arrives after its plugin was closed (it
+// was removed, updated or disabled meanwhile); a caller holding a stale *Plugin may load the
+// plugin again and retry.
+var ErrClosed = errors.New("the plugin was unloaded")
+
+// errPluginClosed is returned by calls that arrive after the plugin was closed. Shared: never
+// modify it (withWhere copies).
+var errPluginClosed = &abi.Error{Code: abi.CodeNotFound, Message: "the plugin was unloaded", Err: ErrClosed}
 
 func (p *pool) get(ctx context.Context, create func(context.Context) (*instance, error)) (*instance, error) {
 	select {

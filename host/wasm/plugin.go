@@ -323,13 +323,15 @@ func (p *Plugin) Warm(ctx context.Context, n int) error {
 func withWhere(err error, plugin, tool string) error {
 	var ae *abi.Error
 	if errors.As(err, &ae) {
-		if ae.Plugin == "" {
-			ae.Plugin = plugin
+		// A copy: the error may be a shared value (errPluginClosed), or one another caller holds.
+		where := *ae
+		if where.Plugin == "" {
+			where.Plugin = plugin
 		}
-		if ae.Tool == "" {
-			ae.Tool = tool
+		if where.Tool == "" {
+			where.Tool = tool
 		}
-		return ae
+		return &where
 	}
 	if errors.Is(err, context.Canceled) {
 		return &abi.Error{Code: abi.CodeCanceled, Plugin: plugin, Tool: tool, Message: "call canceled", Err: err}
