@@ -63,6 +63,16 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 		env.printf("  - %s\n", l)
 	}
 	env.printf("Limits:   %s\n", install.LimitsLine(info.Limits))
+	if versions, err := reg.Versions(ctx, info.Name); err == nil && len(versions) > 1 {
+		env.printf("Kept:     ")
+		for i, v := range versions {
+			if i > 0 {
+				env.printf(", ")
+			}
+			env.printf("%s", v.Version)
+		}
+		env.printf(" (hermes plugins reset %s --restore [VERSION])\n", info.Name)
+	}
 	env.printf("Tools:\n")
 	for _, t := range info.Tools {
 		env.printf("  %s.%s\n    %s\n    parameters: %s\n", info.Name, t.Name, t.Description, compactJSON(t.Parameters))
