@@ -31,7 +31,7 @@ func runConfigGet(_ context.Context, env *environment, opts *configGetOptions) e
 	if err := env.home(); err != nil {
 		return err
 	}
-	if config.IsSecretKey(opts.Key) {
+	if config.InDotEnv(opts.Key) {
 		secrets, err := config.ReadDotEnv(env.paths.Env)
 		if err != nil {
 			return err
@@ -40,7 +40,10 @@ func runConfigGet(_ context.Context, env *environment, opts *configGetOptions) e
 		if !ok {
 			return usagef("%s is not set in %s (set it with: hermes config set %s VALUE)", opts.Key, env.paths.Env, opts.Key)
 		}
-		env.printf("%s\n", mask(v))
+		if config.IsSecretKey(opts.Key) {
+			v = mask(v)
+		}
+		env.printf("%s\n", v)
 		return nil
 	}
 	v, err := env.cfg.Get(opts.Key)

@@ -31,7 +31,7 @@ func runConfigSet(_ context.Context, env *environment, opts *configSetOptions) e
 	if err := env.home(); err != nil {
 		return err
 	}
-	if config.IsSecretKey(opts.Key) {
+	if config.InDotEnv(opts.Key) {
 		if err := config.SetDotEnv(env.paths.Env, opts.Key, opts.Value); err != nil {
 			return err
 		}

@@ -199,38 +199,16 @@ func (e *environment) approvalGate(rules classify.Rules, p approval.Prompter, db
 	return e.gate
 }
 
-// agent builds the agent over every enabled plugin tool and the terminal tool, and the session
-// to run in: a new CLI session, or resume (which must be a CLI session).
+// agent builds the agent (newAgent) and the session to run in: a new CLI session, or resume
+// (which must be a CLI session).
 func (e *environment) agent(ctx context.Context, model, resume string) (*agent.Agent, store.Session, error) {
-	reg, err := e.registry()
-	if err != nil {
+	if err := e.home(); err != nil { // loads e.cfg
 		return nil, store.Session{}, err
 	}
-	key, err := e.apiKey()
-	if err != nil {
-		return nil, store.Session{}, err
-	}
-	if _, err := config.ReadDotEnv(e.paths.Env); err != nil {
-		return nil, store.Session{}, err
-	}
-	tools, err := agent.PluginTools(reg, ctx)
-	if err != nil {
-		return nil, store.Session{}, err
-	}
-	terminal, err := e.sandbox(ctx, "")
-	if err != nil {
-		return nil, store.Session{}, err
-	}
-	tools = append(tools, agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout)))
 	if model == "" {
 		model = e.cfg.Model.Name
 	}
-	a, err := agent.New(agent.Config{
-		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
-		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,
-		Allow: e.cfg.Agent.Tools, Deny: e.cfg.Agent.DenyTools,
-		Redact: e.redactor.String,
-	}, tools, e.db)
+	a, err := e.newAgent(ctx, model)
 	if err != nil {
 		return nil, store.Session{}, err
 	}
@@ -248,6 +226,37 @@ func (e *environment) agent(ctx context.Context, model, resume string) (*agent.A
 		return nil, store.Session{}, err
 	}
 	return a, session, nil
+}
+
+// newAgent builds the agent over every enabled plugin tool and the terminal tool, talking to
+// model. Every command (CLI or server) gets its agent here.
+func (e *environment) newAgent(ctx context.Context, model string) (*agent.Agent, error) {
+	reg, err := e.registry()
+	if err != nil {
+		return nil, err
+	}
+	key, err := e.apiKey()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := config.ReadDotEnv(e.paths.Env); err != nil {
+		return nil, err
+	}
+	tools, err := agent.PluginTools(reg, ctx)
+	if err != nil {
+		return nil, err
+	}
+	terminal, err := e.sandbox(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	tools = append(tools, agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout)))
+	return agent.New(agent.Config{
+		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
+		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,
+		Allow: e.cfg.Agent.Tools, Deny: e.cfg.Agent.DenyTools,
+		Redact: e.redactor.String,
+	}, tools, e.db)
 }
 
 // apiKey is the model provider's key: model.api_key_env from the environment, else from .env.

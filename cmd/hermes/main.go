@@ -198,6 +198,12 @@ func newApp(s *streams) *cli.App {
 			},
 			newRunCmd(env),
 			newChatCmd(env),
+			newAPICmd(env),
+			{
+				Name:        "mcp",
+				Usage:       "serve plugin tools to Model Context Protocol clients",
+				Subcommands: []*cli.Command{newMCPServeCmd(env)},
+			},
 			{
 				Name:  "sessions",
 				Usage: "list, show, search and delete conversations",

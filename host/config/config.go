@@ -27,6 +27,7 @@ type Config struct {
 	Agent     Agent    `toml:"agent"`
 	Plugins   Plugins  `toml:"plugins"`
 	Terminal  Terminal `toml:"terminal"`
+	API       API      `toml:"api"`
 }
 
 // Model is the OpenAI-compatible chat-completions endpoint the agent talks to.
@@ -98,6 +99,31 @@ type Plugins struct {
 	// They are installed and verified like any other; without this they stay unloaded, so
 	// cloning a repository never brings code that runs. Default: false.
 	ProjectLocal bool `toml:"project_local"`
+}
+
+// API configures `hermes api`, the OpenAI-compatible server. Its key (API_SERVER_KEY) and CORS
+// origins (API_SERVER_CORS_ORIGINS) are read from the environment or .env, never from here.
+type API struct {
+	// Host is the address to listen on. Default 127.0.0.1: anything but a loopback address needs
+	// API_SERVER_KEY, or the server refuses to start.
+	Host string `toml:"host"`
+	// Port to listen on. Default 8642.
+	Port int `toml:"port"`
+	// MaxBodyBytes caps a request body. Default 1 MiB.
+	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// RequestTimeout bounds one chat completion, every model request and tool call included.
+	// Default 600s.
+	RequestTimeout abi.Duration `toml:"request_timeout"`
+	// MaxConcurrentRuns bounds agent runs in progress; requests beyond it get 429. Default 8.
+	MaxConcurrentRuns int `toml:"max_concurrent_runs"`
+	// ShutdownTimeout is how long runs in progress may finish after SIGTERM before they are
+	// cancelled (what they said is kept). Default 30s.
+	ShutdownTimeout abi.Duration `toml:"shutdown_timeout"`
+	// DangerousCommands decides dangerous commands the API's runs reach on the local backend;
+	// no one is ever asked. "deny" (default) refuses them all, even ones approved "always";
+	// "approved" runs only the ones approved "always" (hermes approvals list);
+	// "unsafe_allow" runs every one of them. Hardline commands and terminal.deny never run.
+	DangerousCommands string `toml:"dangerous_commands"`
 }
 
 // Paths are the files and directories of one hermes home (or profile).
@@ -232,6 +258,9 @@ func (c Config) validate() error {
 	case t.Docker.CPUs <= 0 || t.Docker.MemoryMB <= 0:
 		return errors.New("terminal.docker.cpus and memory_mb must be positive")
 	}
+	if err := c.API.validate(); err != nil {
+		return err
+	}
 	for _, name := range t.EnvPassthrough {
 		if !envNameRe.MatchString(name) {
 			return fmt.Errorf("terminal.env_passthrough: %q is not a variable name", name)
@@ -241,6 +270,29 @@ func (c Config) validate() error {
 		if _, err := regexp.Compile(rule); err != nil {
 			return fmt.Errorf("terminal.deny: %q is not a regular expression: %v", rule, err)
 		}
+	}
+	return nil
+}
+
+func (a API) validate() error {
+	switch {
+	case a.Host == "":
+		return errors.New("api.host must be set (127.0.0.1 for this machine only)")
+	case a.Port < 0 || a.Port > 65535:
+		return fmt.Errorf("api.port %d: use 1-65535 (0 picks a free port)", a.Port)
+	case a.MaxBodyBytes <= 0:
+		return errors.New("api.max_body_bytes must be positive")
+	case a.RequestTimeout <= 0:
+		return errors.New("api.request_timeout must be positive")
+	case a.MaxConcurrentRuns <= 0:
+		return errors.New("api.max_concurrent_runs must be positive")
+	case a.ShutdownTimeout <= 0:
+		return errors.New("api.shutdown_timeout must be positive")
+	}
+	switch a.DangerousCommands {
+	case "deny", "approved", "unsafe_allow":
+	default:
+		return fmt.Errorf("api.dangerous_commands %q: use \"deny\", \"approved\" or \"unsafe_allow\"", a.DangerousCommands)
 	}
 	return nil
 }

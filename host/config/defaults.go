@@ -30,6 +30,25 @@ func Default() Config {
 		Agent:    Agent{MaxIterations: 20, MaxParallel: 4, ToolResultLimit: 20_000},
 		Plugins:  Plugins{Limits: DefaultLimits()},
 		Terminal: DefaultTerminal(),
+		API:      DefaultAPI(),
+	}
+}
+
+// DefaultAPI is how `hermes api` serves unless config.toml says otherwise: on this machine only,
+// with dangerous commands refused, since no one is there to ask.
+func DefaultAPI() API {
+	return API{
+		Host: "127.0.0.1",
+		Port: 8642,
+		// A long conversation's text; anything larger is an upload, not a chat.
+		MaxBodyBytes: 1 << 20,
+		// Twenty model requests and their tools fit; a run still going after ten minutes is stuck.
+		RequestTimeout: abi.Duration(600 * time.Second),
+		// Each run holds a model request and plugin instances; a handful at once is what one
+		// machine and one provider account serve well.
+		MaxConcurrentRuns: 8,
+		ShutdownTimeout:   abi.Duration(30 * time.Second),
+		DangerousCommands: "deny",
 	}
 }
 

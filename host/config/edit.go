@@ -28,6 +28,14 @@ var knownSecrets = map[string]bool{
 
 var secretSuffixRe = regexp.MustCompile(`(?i)(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_PASS|_CREDENTIALS)$`)
 
+// dotEnvSettings are not secrets but live in .env beside the ones they go with, so a server or
+// a registry login is configured in one place.
+var dotEnvSettings = map[string]bool{"API_SERVER_CORS_ORIGINS": true, "HERMES_REGISTRY_USERNAME": true}
+
+// InDotEnv reports whether key is kept in .env (a secret, or a setting that goes with one)
+// rather than config.toml.
+func InDotEnv(key string) bool { return IsSecretKey(key) || dotEnvSettings[strings.ToUpper(key)] }
+
 // IsSecretKey reports whether key names a secret, which belongs in .env, never config.toml.
 func IsSecretKey(key string) bool {
 	return knownSecrets[strings.ToUpper(key)] || secretSuffixRe.MatchString(key)
