@@ -322,6 +322,9 @@ func recordedSource(recorded string) (Source, error) {
 		return Source{Kind: FromArchive, Path: strings.TrimPrefix(recorded, prefixFile)}, nil
 	case strings.HasPrefix(recorded, prefixProject):
 		return Source{Kind: FromDir, Path: strings.TrimPrefix(recorded, prefixProject), Project: true}, nil
+	case strings.HasPrefix(recorded, prefixSkill):
+		skill, _, _ := strings.Cut(strings.TrimPrefix(recorded, prefixSkill), ":")
+		return Source{}, fmt.Errorf("this is a tool of skill %s: it is updated with the skill (run: hermes skills install SOURCE)", skill)
 	case strings.HasPrefix(recorded, prefixDir):
 		return Source{Kind: FromDir, Path: strings.TrimPrefix(recorded, prefixDir)}, nil
 	}

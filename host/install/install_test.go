@@ -495,3 +495,46 @@ func TestCompareVersions(t *testing.T) {
 		}
 	}
 }
+
+func TestSkillToolsGoThroughTheSameVerification(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	dir := pluginDir(t, "1.0.0", "[capabilities]\nkv = true", "")
+	tools := SkillTools{In: f.in}
+	// Unsigned is refused for a skill's tool too.
+	err := tools.InstallTool(ctx, "wordsmith", dir)
+	wantErr(t, err, abi.CodeDenied, ErrUnsigned)
+
+	var asked []string
+	tools = SkillTools{In: f.in, Options: Options{AllowUnsigned: true}, Consent: func(p *Plan) error {
+		asked = append(asked, p.Added...)
+		return nil
+	}}
+	if err := tools.InstallTool(ctx, "wordsmith", dir); err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 1 || !strings.Contains(asked[0], "key-value") {
+		t.Errorf("consent was asked for %q", asked)
+	}
+	info, _ := f.reg.Get(ctx, "textstats")
+	if !strings.HasPrefix(info.Source, "skill:wordsmith:") {
+		t.Errorf("source %q", info.Source)
+	}
+	// Installing the same again is a no-op; another skill cannot take the name.
+	if err := tools.InstallTool(ctx, "wordsmith", dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := tools.InstallTool(ctx, "other", dir); err == nil || !strings.Contains(err.Error(), "already installed") {
+		t.Errorf("another skill replaced the tool: %v", err)
+	}
+	_, err = f.in.PlanUpdate(ctx, "textstats", "", Options{})
+	if err == nil || !strings.Contains(err.Error(), "updated with the skill") {
+		t.Errorf("update of a skill tool: %v", err)
+	}
+	if err := tools.RemoveTools(ctx, "wordsmith"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.reg.Get(ctx, "textstats"); abi.CodeOf(err) != abi.CodeNotFound {
+		t.Errorf("tool survives its skill: %v", err)
+	}
+}

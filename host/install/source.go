@@ -31,6 +31,7 @@ type Source struct {
 	Path    string        // absolute, for FromDir and FromArchive
 	Ref     oci.Reference // for FromOCI
 	Project bool          // a directory under the workspace's .hermes/plugins/
+	Skill   string        // the skill whose tool this is (a directory inside the installed skill)
 }
 
 // Recorded prefixes of Source in the lock.
@@ -38,6 +39,7 @@ const (
 	prefixDir     = "dir:"
 	prefixProject = registry.ProjectSourcePrefix
 	prefixFile    = "file:"
+	prefixSkill   = "skill:" // skill:<skill>:<dir>
 )
 
 // String is the source as the lock records it.
@@ -48,7 +50,10 @@ func (s Source) String() string {
 	case FromOCI:
 		return s.Ref.String()
 	}
-	if s.Project {
+	switch {
+	case s.Skill != "":
+		return prefixSkill + s.Skill + ":" + s.Path
+	case s.Project:
 		return prefixProject + s.Path
 	}
 	return prefixDir + s.Path
