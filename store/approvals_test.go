@@ -230,9 +230,7 @@ func TestApprovalsUpgradeFromV1(t *testing.T) {
 		t.Fatalf("v1 database has user_version %d", v)
 	}
 	rec := testRecord("alpha")
-	if err := v1.PutPlugin(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
+	putV1Plugin(t, v1, rec)
 	if err := v1.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}

@@ -120,3 +120,14 @@ func TestTrustedKeys(t *testing.T) {
 		t.Errorf("untrust twice: %v, want ErrNotFound", err)
 	}
 }
+
+// putV1Plugin writes rec as a database before v4 held it: only the v1 columns (the lock's
+// provenance came with v4), for upgrade tests.
+func putV1Plugin(t *testing.T, db *DB, rec PluginRecord) {
+	t.Helper()
+	_, err := db.sql.ExecContext(context.Background(), `INSERT INTO plugins (name, version, dir, wasm_sha256, manifest, granted, limits, tools, enabled, added_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.values()[:10]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -581,9 +581,7 @@ func TestSessionsUpgradeFromV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := testRecord("alpha")
-	if err := v2.PutPlugin(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
+	putV1Plugin(t, v2, rec)
 	if err := v2.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}

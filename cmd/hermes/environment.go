@@ -228,8 +228,8 @@ func (e *environment) agent(ctx context.Context, model, resume string) (*agent.A
 	return a, session, nil
 }
 
-// newAgent builds the agent over every enabled plugin tool and the terminal tool, talking to
-// model. Every command (CLI or server) gets its agent here.
+// newAgent builds the agent over every enabled plugin tool (skills' tools among them), the
+// terminal tool and the skill readers (skills_list, skill_view), talking to model. Every command (CLI or server) gets its agent here.
 func (e *environment) newAgent(ctx context.Context, model string) (*agent.Agent, error) {
 	reg, err := e.registry()
 	if err != nil {
@@ -251,6 +251,11 @@ func (e *environment) newAgent(ctx context.Context, model string) (*agent.Agent,
 		return nil, err
 	}
 	tools = append(tools, agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout)))
+	library, err := e.skills()
+	if err != nil {
+		return nil, err
+	}
+	tools = append(tools, agent.SkillTools(library)...)
 	return agent.New(agent.Config{
 		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
 		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,

@@ -196,6 +196,18 @@ func newApp(s *streams) *cli.App {
 					newKeysUntrustCmd(env),
 				},
 			},
+			{
+				Name:  "skills",
+				Usage: "install (after a security scan), list, inspect, audit, reset and remove skills",
+				Subcommands: []*cli.Command{
+					newSkillsInstallCmd(env),
+					newSkillsListCmd(env),
+					newSkillsInspectCmd(env),
+					newSkillsAuditCmd(env),
+					newSkillsResetCmd(env),
+					newSkillsRemoveCmd(env),
+				},
+			},
 			newRunCmd(env),
 			newChatCmd(env),
 			newAPICmd(env),

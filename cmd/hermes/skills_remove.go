@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+
+	"github.com/urfave/cli/v2"
+)
+
+type skillsRemoveOptions struct{ Name string }
+
+func newSkillsRemoveCmd(env *environment) *cli.Command {
+	opts := &skillsRemoveOptions{}
+	return &cli.Command{
+		Name:      "remove",
+		Usage:     "uninstall a skill: its tools, its files and every kept version",
+		ArgsUsage: "NAME",
+		Action: func(c *cli.Context) error {
+			args, err := exactArgs(c, 1, nil, "skills remove takes one skill name (see: hermes skills list)")
+			if err != nil {
+				return err
+			}
+			opts.Name = args[0]
+			return runSkillsRemove(c.Context, env, opts)
+		},
+	}
+}
+
+func runSkillsRemove(ctx context.Context, env *environment, opts *skillsRemoveOptions) error {
+	m, err := env.skills()
+	if err != nil {
+		return err
+	}
+	if err := m.Remove(ctx, opts.Name); err != nil {
+		return skillError(err)
+	}
+	env.printf("Removed %s.\n", opts.Name)
+	return nil
+}

@@ -1,0 +1,180 @@
+package skills
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hermes-agent/hermes/store"
+)
+
+// newTestManager opens a fresh home: a state database, a skills root and a quarantine.
+func newTestManager(t *testing.T) (*Manager, *store.DB, string) {
+	t.Helper()
+	home := t.TempDir()
+	db, err := store.Open(filepath.Join(home, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	root := filepath.Join(home, "skills")
+	if err := os.Mkdir(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return New(db, root, filepath.Join(home, "cache", "quarantine")), db, root
+}
+
+func assertQuarantineEmpty(t *testing.T, m *Manager) {
+	t.Helper()
+	entries, err := os.ReadDir(m.quarantine)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Errorf("quarantine not cleaned: %v", entries)
+	}
+}
+
+// writeSkill makes a skill directory from path → content.
+func writeSkill(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// skillMD is a minimal valid SKILL.md with body appended.
+func skillMD(name, version, body string) string {
+	return fmt.Sprintf("---\nname: %s\ndescription: A test skill that does one thing.\nversion: %s\n---\n\n# %s\n\n%s\n", name, version, name, body)
+}
+
+// copyTree copies a directory, for tests that change a fixture.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// tarEntry is one entry of a test archive.
+type tarEntry struct {
+	name     string
+	typeflag byte
+	body     string
+	link     string
+	size     int64 // when set, the header's size (to lie about it)
+}
+
+// writeTarGz writes a .tar.gz of entries and returns its path.
+func writeTarGz(t *testing.T, entries []tarEntry) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		hdr := &tar.Header{Name: e.name, Typeflag: e.typeflag, Mode: 0o644, Size: int64(len(e.body)), Linkname: e.link}
+		if e.typeflag == 0 {
+			hdr.Typeflag = tar.TypeReg
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			hdr.Size = 0
+		}
+		if hdr.Typeflag == tar.TypeDir {
+			hdr.Mode = 0o755
+		}
+		if e.size != 0 {
+			hdr.Size = e.size
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if hdr.Typeflag == tar.TypeReg {
+			// A header that lies about its size is written raw; tar.Writer would refuse.
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	zw.Close()
+	path := filepath.Join(t.TempDir(), "skill.tar.gz")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// dirToolInstaller is a ToolInstaller that "installs" a tool by copying its plugin.toml into
+// a directory of its own, one sub-directory per skill, so tests can see what is installed.
+// A tool whose name is in fail is refused.
+type dirToolInstaller struct {
+	mu   sync.Mutex
+	root string
+	fail map[string]bool
+	log  []string
+}
+
+func (d *dirToolInstaller) InstallTool(_ context.Context, skill, dir string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.log = append(d.log, "install "+skill+" "+filepath.Base(dir))
+	if d.fail[filepath.Base(dir)] {
+		return fmt.Errorf("tool %s: bad module", filepath.Base(dir))
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "plugin.toml"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(d.root, skill), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(d.root, skill, filepath.Base(dir)+".toml"), data, 0o600)
+}
+
+func (d *dirToolInstaller) RemoveTools(_ context.Context, skill string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.log = append(d.log, "remove "+skill)
+	return os.RemoveAll(filepath.Join(d.root, skill))
+}
+
+// installed lists the tools installed for skill.
+func (d *dirToolInstaller) installed(skill string) []string {
+	entries, _ := os.ReadDir(filepath.Join(d.root, skill))
+	var out []string
+	for _, e := range entries {
+		out = append(out, strings.TrimSuffix(e.Name(), ".toml"))
+	}
+	return out
+}

@@ -1,0 +1,313 @@
+package skills
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hermes-agent/hermes/host/skills/scan"
+	"github.com/hermes-agent/hermes/store"
+)
+
+// InstallOptions are the caller's choices for one install.
+type InstallOptions struct {
+	// Trust is the source's trust level. Default: community. Builtin is refused: it belongs
+	// to skills bundled with hermes (see InstallBundled).
+	Trust Trust
+	// Force installs a skill the policy blocked for caution findings. It never overrides a
+	// dangerous verdict.
+	Force bool
+	// Confirm is asked when the policy says ask (an agent-created skill with dangerous
+	// findings). nil means there is no one to ask, and the skill is refused.
+	Confirm func(ctx context.Context, p Pending) (bool, error)
+}
+
+// Pending is a skill waiting for a person's decision.
+type Pending struct {
+	Manifest Manifest
+	Source   string
+	Trust    Trust
+	Report   scan.Report
+}
+
+// InstallResult is what an install did.
+type InstallResult struct {
+	Skill    Skill        `json:"skill"`
+	Manifest Manifest     `json:"manifest"`
+	Report   scan.Report  `json:"report"`
+	Decision Decision     `json:"decision"` // allow, or ask answered yes; block when Forced
+	Forced   bool         `json:"forced"`   // a caution block was overridden
+	Reused   bool         `json:"reused"`   // this exact content was already kept and is active again
+	Tools    []ToolStatus `json:"tools"`
+}
+
+// Install installs the skill at source, a directory or a .tar.gz archive. A skill the policy
+// refuses returns a *[BlockedError] (matching [ErrBlocked]) and leaves nothing behind but a
+// "skill.block" audit entry; a bad source or SKILL.md returns an error matching [ErrInvalid].
+func (m *Manager) Install(ctx context.Context, source string, opts InstallOptions) (*InstallResult, error) {
+	if opts.Trust == "" {
+		opts.Trust = TrustCommunity
+	}
+	if _, err := ParseTrust(string(opts.Trust)); err != nil {
+		return nil, err
+	}
+	files, label, err := fetch(source)
+	if err != nil {
+		return nil, err
+	}
+	return m.install(ctx, files, label, opts, "skill.install", "")
+}
+
+// InstallBundled installs (or reinstalls) the bundled skill name with trust builtin.
+func (m *Manager) InstallBundled(ctx context.Context, name string) (*InstallResult, error) {
+	if !m.isBundled(name) {
+		return nil, &kindError{msg: fmt.Sprintf("no bundled skill named %s", name), kind: ErrNotInstalled}
+	}
+	files, err := loadFS(m.bundled, name, "bundled skill "+name)
+	if err != nil {
+		return nil, err
+	}
+	return m.install(ctx, files, "bundled:"+name, InstallOptions{Trust: TrustBuiltin}, "skill.install", "")
+}
+
+func (m *Manager) isBundled(name string) bool {
+	if m.bundled == nil || !nameRE.MatchString(name) {
+		return false
+	}
+	fi, err := fs.Stat(m.bundled, path.Join(name, "SKILL.md"))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// install runs the pipeline on files already read from label: parse, quarantine, scan,
+// decide, place, install tools, record. The lock and the audit entry (event, its detail
+// starting with note when given) are written in one transaction.
+func (m *Manager) install(ctx context.Context, files []scan.File, label string, opts InstallOptions, event, note string) (*InstallResult, error) {
+	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+	if err != nil {
+		return nil, err
+	}
+	digest := contentHash(files)
+	quarantined, cleanup, err := m.quarantineFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+
+	report := scan.Scan(files, scan.Options{DeclaredEnv: man.EnvNames()})
+	res := &InstallResult{Manifest: man, Report: report, Decision: Decide(opts.Trust, report.Verdict)}
+	blocked := &BlockedError{Name: man.Name, Version: man.Version, Trust: opts.Trust, Verdict: report.Verdict,
+		Findings: report.Findings, Decision: res.Decision}
+	switch res.Decision {
+	case Block:
+		if report.Verdict != scan.Caution || !opts.Force {
+			return nil, m.auditBlock(ctx, blocked, label, "")
+		}
+		res.Forced = true
+	case Ask:
+		if opts.Confirm == nil {
+			return nil, m.auditBlock(ctx, blocked, label, "no one to ask")
+		}
+		ok, err := opts.Confirm(ctx, Pending{Manifest: man, Source: label, Trust: opts.Trust, Report: report})
+		if err != nil {
+			return nil, fmt.Errorf("confirm skill %s: %w", man.Name, err)
+		}
+		if !ok {
+			blocked.Declined = true
+			return nil, m.auditBlock(ctx, blocked, label, "declined")
+		}
+	}
+
+	prev, err := m.db.GetSkill(ctx, man.Name)
+	hadPrev := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	final := filepath.Join(m.root, man.Name, versionDir(man.Version, digest))
+	created, err := m.place(quarantined, final, digest)
+	if err != nil {
+		return nil, err
+	}
+	res.Reused = !created
+	undo := func() {
+		if created {
+			if err := os.RemoveAll(final); err != nil {
+				m.logger.Warn("skill install: could not remove the new copy after a failure", "dir", final, "err", err)
+			}
+		}
+	}
+	var prevDir string
+	if hadPrev {
+		prevDir = prev.Dir
+	}
+	if res.Tools, err = m.installTools(ctx, man.Name, final, files, hadPrev, prevDir); err != nil {
+		undo()
+		return nil, err
+	}
+	res.Skill = Skill{Name: man.Name, Version: man.Version, Source: label, Trust: opts.Trust, ContentSHA256: digest,
+		ScannerVersion: report.ScannerVersion, Verdict: report.Verdict, Findings: report.Findings, Dir: final,
+		InstalledAt: time.Now().UTC()}
+	detail := fmt.Sprintf("%s %s from %s, trust %s, verdict %s (scanner %s, %d findings), sha256 %s",
+		man.Name, orDash(man.Version), label, opts.Trust, report.Verdict, report.ScannerVersion, len(report.Findings), digest)
+	if res.Forced {
+		detail += ", caution findings accepted with --force"
+	}
+	if res.Decision == Ask {
+		detail += ", dangerous findings accepted on the terminal"
+	}
+	if hadPrev {
+		detail += fmt.Sprintf(", replacing %s (sha256 %s)", orDash(prev.Version), prev.ContentSHA256)
+	}
+	if note != "" {
+		detail = note + ": " + detail
+	}
+	err = m.db.UpdateSkills(ctx, func(tx *store.SkillTx) error {
+		if err := tx.Put(res.Skill.record()); err != nil {
+			return err
+		}
+		return tx.Audit(event, man.Name, detail)
+	})
+	if err != nil {
+		m.restoreTools(ctx, man.Name, hadPrev, prevDir)
+		undo()
+		return nil, fmt.Errorf("record skill %s: %w", man.Name, err)
+	}
+	m.logger.Info("skill installed", "skill", man.Name, "version", man.Version, "trust", opts.Trust, "verdict", report.Verdict.String())
+	return res, nil
+}
+
+// auditBlock records a refusal and returns it.
+func (m *Manager) auditBlock(ctx context.Context, b *BlockedError, label, why string) error {
+	detail := fmt.Sprintf("%s %s from %s refused: trust %s, verdict %s (%s)", b.Name, orDash(b.Version), label,
+		b.Trust, b.Verdict, categories(b.Findings, scan.Caution))
+	if why != "" {
+		detail += ", " + why
+	}
+	if err := m.db.Audit(ctx, "skill.block", b.Name, detail); err != nil {
+		return errors.Join(b, err)
+	}
+	return b
+}
+
+// quarantineFiles writes files to a fresh directory under the quarantine root, where they
+// wait for the scan and the decision. cleanup removes whatever is left of it.
+func (m *Manager) quarantineFiles(files []scan.File) (dir string, cleanup func(), err error) {
+	if err := os.MkdirAll(m.quarantine, 0o700); err != nil {
+		return "", nil, fmt.Errorf("create quarantine directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(m.quarantine, "skill-")
+	if err != nil {
+		return "", nil, fmt.Errorf("create quarantine directory: %w", err)
+	}
+	cleanup = func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			m.logger.Warn("skill install: could not clean the quarantine", "dir", tmp, "err", err)
+		}
+	}
+	dir = filepath.Join(tmp, "skill")
+	if err := writeFiles(dir, files); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("write skill to quarantine %s: %w", tmp, err)
+	}
+	return dir, cleanup, nil
+}
+
+// place moves the quarantined copy to final with one rename. When final already exists with
+// the same content (this exact version was installed before) it is kept and created is false;
+// a kept copy whose files no longer match is replaced.
+func (m *Manager) place(quarantined, final, digest string) (created bool, err error) {
+	if _, err := os.Lstat(final); err == nil {
+		if files, err := loadDir(final, final); err == nil && contentHash(files) == digest {
+			return false, nil
+		}
+		// Changed since it was kept: move it aside into the quarantine (removed with it).
+		if err := os.Rename(final, filepath.Join(filepath.Dir(quarantined), "replaced")); err != nil {
+			return false, fmt.Errorf("replace modified copy %s: %w", final, err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return false, fmt.Errorf("create skill directory: %w", err)
+	}
+	if err := os.Rename(quarantined, final); err != nil {
+		return false, fmt.Errorf("move skill from quarantine to %s (the quarantine must be on the same file system as the skills directory): %w", final, err)
+	}
+	return true, nil
+}
+
+// toolDirs finds the skill's tools: tools/<tool>/plugin.toml.
+func toolDirs(files []scan.File) []string {
+	var dirs []string
+	for _, f := range files {
+		parts := strings.Split(f.Path, "/")
+		if len(parts) == 3 && parts[0] == "tools" && parts[2] == "plugin.toml" {
+			dirs = append(dirs, parts[0]+"/"+parts[1])
+		}
+	}
+	slices.Sort(dirs)
+	return dirs
+}
+
+// installTools installs the tools of the copy at dir, replacing those of the previous
+// version. On failure it removes what it installed and puts the previous version's back.
+func (m *Manager) installTools(ctx context.Context, skill, dir string, files []scan.File, hadPrev bool, prevDir string) ([]ToolStatus, error) {
+	var out []ToolStatus
+	for _, d := range toolDirs(files) {
+		out = append(out, ToolStatus{Name: path.Base(d), Dir: filepath.Join(dir, filepath.FromSlash(d))})
+	}
+	if m.tools == nil {
+		for i := range out {
+			out[i].Note = NoToolInstaller
+		}
+		return out, nil
+	}
+	if hadPrev {
+		if err := m.tools.RemoveTools(ctx, skill); err != nil {
+			return nil, fmt.Errorf("remove the tools of the previous version of %s: %w", skill, err)
+		}
+	}
+	for i := range out {
+		if err := m.tools.InstallTool(ctx, skill, out[i].Dir); err != nil {
+			m.restoreTools(ctx, skill, hadPrev, prevDir)
+			return nil, fmt.Errorf("install tool %s of skill %s: %w", out[i].Name, skill, err)
+		}
+		out[i].Installed = true
+	}
+	return out, nil
+}
+
+// restoreTools is the best-effort undo of installTools: the new tools out, the previous
+// version's back in.
+func (m *Manager) restoreTools(ctx context.Context, skill string, hadPrev bool, prevDir string) {
+	if m.tools == nil {
+		return
+	}
+	if err := m.tools.RemoveTools(ctx, skill); err != nil {
+		m.logger.Warn("skill install: could not remove tools after a failure", "skill", skill, "err", err)
+	}
+	if !hadPrev {
+		return
+	}
+	files, err := loadDir(prevDir, prevDir)
+	if err != nil {
+		m.logger.Warn("skill install: could not reinstall the previous version's tools", "skill", skill, "err", err)
+		return
+	}
+	for _, d := range toolDirs(files) {
+		if err := m.tools.InstallTool(ctx, skill, filepath.Join(prevDir, filepath.FromSlash(d))); err != nil {
+			m.logger.Warn("skill install: could not reinstall a tool of the previous version", "skill", skill, "tool", d, "err", err)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
