@@ -180,3 +180,30 @@ func TestInstallRefusesBadSourcesInOneLine(t *testing.T) {
 	stop()
 	c.wantExit(t, ExitError, "is it running?", "plugins", "install", "oci://"+registry+"/acme/x:1.0.0", "--yes")
 }
+
+// TestProjectLocalPluginsAreOptIn: a repository's .hermes/plugins/ (the workspace is the
+// current directory) brings nothing that runs until the user opts in, and then only through
+// the same install.
+func TestProjectLocalPluginsAreOptIn(t *testing.T) {
+	c := newCLI(t)
+	local := filepath.Join(c.workspace, ".hermes", "plugins", "textstats")
+	os.MkdirAll(filepath.Dir(local), 0o755)
+	if err := os.Rename(textstatsDir(t, "1.0.0", "", ""), local); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.mustRun(t, "plugins", "list"); strings.Contains(out, "textstats") {
+		t.Errorf("a project plugin is listed before opting in:\n%s", out)
+	}
+	c.wantExit(t, ExitDenied, "plugins.project_local", "plugins", "install", local, "--yes", "--allow-unsigned")
+	c.mustRun(t, "config", "set", "plugins.project_local", "true")
+	if out := c.mustRun(t, "plugins", "list"); !strings.Contains(out, "UNVERIFIED") {
+		t.Errorf("an opted-in but uninstalled project plugin is not flagged:\n%s", out)
+	}
+	c.mustRun(t, "plugins", "install", local, "--yes", "--allow-unsigned")
+	c.mustRun(t, "tools", "call", "textstats.count", `{"text":"a"}`)
+	c.mustRun(t, "config", "set", "plugins.project_local", "false")
+	c.wantExit(t, ExitDenied, "project-local plugins are off", "tools", "call", "textstats.count", `{"text":"a"}`)
+	if out := c.mustRun(t, "tools", "list"); strings.Contains(out, "textstats") {
+		t.Errorf("tools of a project plugin are offered while project plugins are off:\n%s", out)
+	}
+}

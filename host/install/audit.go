@@ -215,8 +215,8 @@ func (in *Installer) Unverified(ctx context.Context) ([]string, error) {
 			out = append(out, filepath.Join(in.paths.Plugins, e.Name()))
 		}
 	}
-	if in.cfg.Plugins.ProjectLocal && in.cfg.Workspace != "" {
-		projectDir := filepath.Join(in.cfg.Workspace, ".hermes", "plugins")
+	if in.cfg.Plugins.ProjectLocal {
+		projectDir := projectPluginsDir(in.cfg.Workspace)
 		entries, _ := os.ReadDir(projectDir)
 		for _, e := range entries {
 			dir := filepath.Join(projectDir, e.Name())

@@ -91,15 +91,21 @@ func ParseSource(arg, workspace string) (Source, error) {
 
 // isProjectLocal reports whether dir is inside the workspace's .hermes/plugins/.
 func isProjectLocal(dir, workspace string) bool {
+	rel, err := filepath.Rel(projectPluginsDir(workspace), dir)
+	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+}
+
+// projectPluginsDir is the workspace's .hermes/plugins/; the workspace is the current directory
+// when none is configured, as for plugins' {workspace}.
+func projectPluginsDir(workspace string) string {
 	if workspace == "" {
-		return false
+		workspace, _ = os.Getwd()
 	}
 	ws, err := filepath.Abs(workspace)
 	if err != nil {
-		return false
+		ws = workspace
 	}
-	rel, err := filepath.Rel(filepath.Join(ws, ".hermes", "plugins"), dir)
-	return err == nil && rel != "." && !strings.HasPrefix(rel, "..")
+	return filepath.Join(ws, ".hermes", "plugins")
 }
 
 // IsProjectSource reports whether a recorded source is a project-local plugin.

@@ -433,7 +433,8 @@ type ToolInfo struct {
 	Parameters  json.RawMessage `json:"parameters"`
 }
 
-// Tools lists the tools of every enabled plugin from what was recorded when it was added:
+// Tools lists the tools of every enabled plugin (project-local ones only when they are on)
+// from what was recorded when it was added:
 // nothing is compiled, so this costs the same with one plugin or fifty.
 func (r *Registry) Tools(ctx context.Context) ([]ToolInfo, error) {
 	infos, err := r.List(ctx)
@@ -442,7 +443,7 @@ func (r *Registry) Tools(ctx context.Context) ([]ToolInfo, error) {
 	}
 	var out []ToolInfo
 	for _, info := range infos {
-		if !info.Enabled {
+		if !info.Enabled || (strings.HasPrefix(info.Source, ProjectSourcePrefix) && !r.cfg.Plugins.ProjectLocal) {
 			continue
 		}
 		for _, t := range info.Tools {
