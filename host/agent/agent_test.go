@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,10 +15,6 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/abi"
-	"github.com/hermes-agent/hermes/host/config"
-	"github.com/hermes-agent/hermes/host/registry"
-	"github.com/hermes-agent/hermes/host/testplugins"
-	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/sandbox/approval"
 	"github.com/hermes-agent/hermes/sandbox/classify"
 	"github.com/hermes-agent/hermes/sandbox/local"
@@ -122,32 +119,8 @@ func TestMultiStepConversationAndResume(t *testing.T) {
 }
 
 func TestRealPlugin(t *testing.T) {
-	root := t.TempDir()
-	paths := config.PathsAt(filepath.Join(root, "home"))
-	if err := paths.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Workspace = filepath.Join(root, "workspace")
-	os.MkdirAll(cfg.Workspace, 0o755)
-	db, err := store.Open(paths.StateDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(db, engine, paths, cfg)
-	t.Cleanup(func() { reg.Close(context.Background()) })
-	c, err := reg.Inspect(context.Background(), testplugins.Dir(t, "sdk/c/example"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.Add(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
+	h := registrytest.New(t, registrytest.Options{Plugins: []string{"sdk/c/example"}})
+	reg, db := h.Registry, h.DB
 	tools, err := PluginTools(reg, context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,10 +17,6 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/host/agent"
-	"github.com/hermes-agent/hermes/host/config"
-	"github.com/hermes-agent/hermes/host/registry"
-	"github.com/hermes-agent/hermes/host/testplugins"
-	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/sandbox"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -174,30 +170,11 @@ func newFixture(t testing.TB, db *store.DB, o fixtureOpts) *fixture {
 		db = openDB(t)
 	}
 	ctx := context.Background()
-	root := t.TempDir()
-	paths := config.PathsAt(filepath.Join(root, "home"))
-	if err := paths.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Workspace = filepath.Join(root, "workspace")
-	if err := os.MkdirAll(cfg.Workspace, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(t), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(db, engine, paths, cfg)
-	t.Cleanup(func() { reg.Close(context.Background()) })
+	// The store may be shared by fixtures (one database, two servers): add the plugin once.
+	h := registrytest.New(t, registrytest.Options{DB: db, Logger: quietLogger()})
+	reg := h.Registry
 	if _, err := reg.Get(ctx, "textstats"); err != nil {
-		cand, err := reg.Inspect(ctx, testplugins.Dir(t, "sdk/c/example"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := reg.Add(ctx, cand); err != nil {
-			t.Fatal(err)
-		}
+		h.Add(t, "sdk/c/example")
 	}
 	tools, err := agent.PluginTools(reg, ctx)
 	if err != nil {

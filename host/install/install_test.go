@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,26 +32,8 @@ type fixture struct {
 // newFixture is a real home with a real store and registry, and a signing key trusted as "acme".
 func newFixture(t *testing.T, mutate func(*config.Config)) *fixture {
 	t.Helper()
-	root := t.TempDir()
-	paths := config.PathsAt(filepath.Join(root, "home"))
-	if err := paths.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Workspace = filepath.Join(root, "workspace")
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	db, err := store.Open(paths.StateDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(db, engine, paths, cfg)
-	t.Cleanup(func() { reg.Close(context.Background()); db.Close() })
+	h := registrytest.New(t, registrytest.Options{Mutate: mutate})
+	reg, db, paths, cfg := h.Registry, h.DB, h.Paths, h.Config
 	key, err := signing.GenerateKey()
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"io"
 	"log/slog"
 	"os"
@@ -19,8 +20,6 @@ import (
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/registry"
-	"github.com/hermes-agent/hermes/host/testplugins"
-	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -56,37 +55,8 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func newFixture(t *testing.T, client *mcp.Client, mutate func(*config.Config), plugins ...string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	root := t.TempDir()
-	paths := config.PathsAt(filepath.Join(root, "home"))
-	if err := paths.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Workspace = filepath.Join(root, "workspace")
-	if err := os.MkdirAll(cfg.Workspace, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	db, err := store.Open(paths.StateDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(t), quietLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := registry.New(db, engine, paths, cfg)
-	for _, p := range plugins {
-		cand, err := reg.Inspect(ctx, testplugins.Dir(t, p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := reg.Add(ctx, cand); err != nil {
-			t.Fatal(err)
-		}
-	}
+	h := registrytest.New(t, registrytest.Options{Mutate: mutate, Logger: quietLogger(), Plugins: plugins})
+	reg, db, cfg := h.Registry, h.DB, h.Config
 	f := &fixture{reg: reg, db: db, ws: cfg.Workspace, calls: &observed{Registry: reg, started: make(chan string, 16), ended: make(chan error, 16)}}
 	srv, err := New(ctx, f.calls, Options{Version: "test", Logger: quietLogger(), Redact: func(s string) string {
 		return strings.ReplaceAll(s, "sk-secret-value", "[REDACTED:TEST_KEY]")
@@ -117,8 +87,6 @@ func newFixture(t *testing.T, client *mcp.Client, mutate func(*config.Config), p
 		f.session.Close()
 		stop()
 		<-served
-		reg.Close(context.Background())
-		db.Close()
 	})
 	return f
 }

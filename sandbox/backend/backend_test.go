@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +13,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/abi"
-	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/registry"
-	"github.com/hermes-agent/hermes/host/testplugins"
-	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/sandbox"
 	"github.com/hermes-agent/hermes/sandbox/approval"
 	"github.com/hermes-agent/hermes/sandbox/classify"
@@ -50,35 +48,11 @@ func pluginHost(t *testing.T, open func(ctx context.Context, home, workspace str
 	os.WriteFile(filepath.Join(workspace, "in-workspace.txt"), []byte("hello"), 0o644)
 	t.Setenv("HOME", home)
 
-	paths := config.PathsAt(filepath.Join(root, "hermes"))
-	if err := paths.Ensure(); err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(paths.StateDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := wasm.NewEngine(testplugins.CompileCacheDir(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.Default()
-	cfg.Workspace = workspace
+	var db *store.DB // set below; the backend opens on the first command, after that
 	exec := NewPluginExecutor(func(ctx context.Context) (sandbox.Backend, error) { return open(ctx, home, workspace, db) }, nil, 30*time.Second)
-	reg = registry.New(db, engine, paths, cfg).WithExecutor(exec)
-	t.Cleanup(func() {
-		reg.Close(context.Background())
-		exec.Close()
-		db.Close()
-	})
-	ctx := context.Background()
-	c, err := reg.Inspect(ctx, testplugins.Dir(t, "testdata/hostile/execescape"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := reg.Add(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { exec.Close() }) // runs after the home's cleanups: plugins first
+	h := registrytest.New(t, registrytest.Options{Workspace: workspace, Executor: exec, Plugins: []string{"testdata/hostile/execescape"}})
+	db, reg = h.DB, h.Registry
 	return reg, home
 }
 
