@@ -292,6 +292,26 @@ func exactArgs(c *cli.Context, n int, flags map[string]*bool, msg string) ([]str
 	return args, nil
 }
 
+// optionalArg returns a command's one optional positional argument ("" when absent; its boolean
+// flags may follow it), or msg as a usage error when there are more.
+func optionalArg(c *cli.Context, flags map[string]*bool, msg string) (string, error) {
+	args, err := positional(c, flags)
+	if err != nil {
+		return "", err
+	}
+	switch len(args) {
+	case 0:
+		return "", nil
+	case 1:
+		return args[0], nil
+	}
+	return "", usagef("%s", msg)
+}
+
+// errFindings makes an audit command exit 1 after printing its findings: they are the
+// message, so main prints nothing more.
+var errFindings = errors.New("")
+
 // positional returns a command's positional arguments, accepting its boolean flags after them
 // too ("hermes plugins add ./dir --yes"), which urfave/cli alone does not. "-" alone is a
 // positional argument (stdin).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -21,23 +20,15 @@ func newPluginsAuditCmd(env *environment) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			name, err := optionalArg(c, map[string]*bool{"json": &opts.JSON}, "plugins audit takes at most one plugin name")
 			if err != nil {
 				return err
 			}
-			if len(args) > 1 {
-				return usagef("plugins audit takes at most one plugin name")
-			}
-			if len(args) == 1 {
-				opts.Name = args[0]
-			}
+			opts.Name = name
 			return runPluginsAudit(c.Context, env, opts)
 		},
 	}
 }
-
-// errAuditFindings makes `plugins audit` exit 1 after printing its findings.
-var errAuditFindings = errors.New("")
 
 func runPluginsAudit(ctx context.Context, env *environment, opts *pluginsAuditOptions) error {
 	in, err := env.installer()
@@ -70,7 +61,7 @@ func runPluginsAudit(ctx context.Context, env *environment, opts *pluginsAuditOp
 		}
 	}
 	if report.Failed() {
-		return errAuditFindings
+		return errFindings
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,24 +21,15 @@ func newSkillsAuditCmd(env *environment) *cli.Command {
 		ArgsUsage: "[NAME]",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"json": &opts.JSON})
+			name, err := optionalArg(c, map[string]*bool{"json": &opts.JSON}, "skills audit takes at most one skill name")
 			if err != nil {
 				return err
 			}
-			if len(args) > 1 {
-				return usagef("skills audit takes at most one skill name")
-			}
-			if len(args) == 1 {
-				opts.Name = args[0]
-			}
+			opts.Name = name
 			return runSkillsAudit(c.Context, env, opts)
 		},
 	}
 }
-
-// errSkillAuditFindings makes `skills audit` exit 1 after printing its findings; the findings
-// are the message, so it prints nothing more.
-var errSkillAuditFindings = errors.New("")
 
 func runSkillsAudit(ctx context.Context, env *environment, opts *skillsAuditOptions) error {
 	m, err := env.skills()
@@ -89,7 +79,7 @@ func runSkillsAudit(ctx context.Context, env *environment, opts *skillsAuditOpti
 		}
 	}
 	if flagged > 0 {
-		return errSkillAuditFindings
+		return errFindings
 	}
 	return nil
 }
