@@ -441,6 +441,8 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 		a.sql(name, args, cx)
 	case "crontab":
 		a.crontab(args, cx)
+	case "hermes":
+		a.hermesSelf(args, cx)
 	case "tee":
 		for _, f := range operands(rest, opts{short: "", long: longSet("output-error")}) {
 			a.writeTarget(f, cx, "writes to")

@@ -1522,3 +1522,30 @@ func (a *analyzer) users(name string, args []field, cx *ctx) {
 		a.add(cx, Dangerous, "user-admin", "changes a user account ("+name+" "+clip(joinShow(rest), 40)+")")
 	}
 }
+
+// hermesGrants are the hermes commands that change what hermes trusts or grants. Only the user
+// may run them: run by the agent (its terminal tool) or a plugin (exec), they would let it
+// install code, grant itself capabilities or trust a signing key without being asked.
+var hermesGrants = map[string]bool{
+	"plugins install": true, "plugins add": true, "plugins update": true, "plugins reset": true,
+	"plugins enable": true, "keys trust": true, "keys generate": true, "skills install": true,
+	"skills reset": true, "config set": true,
+}
+
+// hermesSelf flags hermes commands that change its own trust: see hermesGrants.
+func (a *analyzer) hermesSelf(args []field, cx *ctx) {
+	var words []string
+	for i := 1; i < len(args) && len(words) < 2; i++ {
+		w := args[i].s
+		switch {
+		case w == "--profile" || w == "--log-level":
+			i++ // its value
+		case strings.HasPrefix(w, "-"):
+		default:
+			words = append(words, w)
+		}
+	}
+	if cmd := strings.Join(words, " "); hermesGrants[cmd] {
+		a.add(cx, Dangerous, "self-grant", "changes what hermes trusts or grants (hermes "+cmd+"); only you should run it")
+	}
+}
