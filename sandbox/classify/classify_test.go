@@ -537,6 +537,7 @@ func TestDenyRules(t *testing.T) {
 		{"ls", Safe},
 		{"hermes tools list", Safe},
 		{"hermes plugins audit --json", Safe},
+		{"hermes config set WEATHER_API_KEY x", Safe},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {

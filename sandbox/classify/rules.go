@@ -2,6 +2,7 @@ package classify
 
 import (
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -1535,7 +1536,7 @@ var hermesGrants = map[string]bool{
 // hermesSelf flags hermes commands that change its own trust: see hermesGrants.
 func (a *analyzer) hermesSelf(args []field, cx *ctx) {
 	var words []string
-	for i := 1; i < len(args) && len(words) < 2; i++ {
+	for i := 1; i < len(args) && len(words) < 3; i++ {
 		w := args[i].s
 		switch {
 		case w == "--profile" || w == "--log-level":
@@ -1545,7 +1546,18 @@ func (a *analyzer) hermesSelf(args []field, cx *ctx) {
 			words = append(words, w)
 		}
 	}
-	if cmd := strings.Join(words, " "); hermesGrants[cmd] {
+	if len(words) < 2 {
+		return
+	}
+	cmd := words[0] + " " + words[1]
+	// config set KEY: settings (lower-case, dotted: plugins.project_local, api.*) change what
+	// hermes allows; a variable-style name is a key going to .env, which grants nothing.
+	if cmd == "config set" && len(words) == 3 && envStyleName.MatchString(words[2]) {
+		return
+	}
+	if hermesGrants[cmd] {
 		a.add(cx, Dangerous, "self-grant", "changes what hermes trusts or grants (hermes "+cmd+"); only you should run it")
 	}
 }
+
+var envStyleName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
