@@ -205,6 +205,9 @@ func TestAddPromptOnTerminal(t *testing.T) {
 			if !strings.Contains(screen, "It asks for:") {
 				t.Fatalf("prompt shown without the permissions:\n%s", screen)
 			}
+			if !strings.Contains(screen, "compiling textstats.wasm") {
+				t.Errorf("no compilation progress on a terminal:\n%s", screen)
+			}
 			tty.Write([]byte(tt.answer))
 			rest, _ := io.ReadAll(tty)
 			cmd.Wait()
