@@ -8,8 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 )
@@ -125,11 +125,18 @@ func scanSession(row scanner) (Session, error) {
 	return s, nil
 }
 
+const insertSessionSQL = `INSERT INTO sessions (` + sessionColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
+ON CONFLICT (id) DO NOTHING`
+
 // CreateSession starts a session from source (the platform, e.g. "cli"; required) and returns
 // it with a new id.
 func (db *DB) CreateSession(ctx context.Context, source, profile, model, title string) (Session, error) {
 	if source == "" {
 		return Session{}, errors.New("store: create session: source is empty")
+	}
+	insert, err := db.stmts().get(ctx, insertSessionSQL)
+	if err != nil {
+		return Session{}, fmt.Errorf("store: create session: %w", err)
 	}
 	for range 8 { // a second's 2^24 ids make a clash unlikely; retry one anyway
 		now := time.Now()
@@ -137,23 +144,24 @@ func (db *DB) CreateSession(ctx context.Context, source, profile, model, title s
 		if err != nil {
 			return Session{}, fmt.Errorf("store: create session: %w", err)
 		}
-		var s Session
+		stamp := formatTime(now)
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			s, err = scanSession(tx.QueryRowContext(ctx, `
-INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
-ON CONFLICT (id) DO NOTHING
-RETURNING `+sessionColumns,
-				id, source, profile, title, model, formatTime(now), formatTime(now)))
-			return err
+			return changed(tx.StmtContext(ctx, insert).ExecContext(ctx, id, source, profile, title, model, stamp, stamp))
 		})
-		if errors.Is(err, sql.ErrNoRows) {
+		if errors.Is(err, ErrNotFound) {
 			continue // id taken
 		}
 		if err != nil {
 			return Session{}, fmt.Errorf("store: create session: %w", err)
 		}
-		return s, nil
+		// Built here rather than read back: the row holds exactly these values, and the time
+		// goes through its stored form so it equals what GetSession will return.
+		created, err := parseTime(stamp)
+		if err != nil {
+			return Session{}, fmt.Errorf("store: create session: %w", err)
+		}
+		return Session{ID: id, Source: source, Profile: profile, Title: title, Model: model,
+			CreatedAt: created, UpdatedAt: created}, nil
 	}
 	return Session{}, errors.New("store: create session: no free session id")
 }
@@ -338,12 +346,25 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 			b.latest = m.CreatedAt
 		}
 	}
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	// The statements are prepared (or found prepared) before the transaction begins: preparing
+	// one for the first time takes a connection of its own, which must not be waited for while
+	// this one holds a connection and the write lock.
+	stmts := db.stmts()
+	bumpStmt, err := stmts.get(ctx, bumpSessionSQL)
+	if err != nil {
+		return nil, err
+	}
+	var insertStmt *sql.Stmt // nil for a turn too long to keep a statement for
+	if len(out) <= maxCachedInsertRows {
+		if insertStmt, err = stmts.get(ctx, insertMessagesSQL(len(out))); err != nil {
+			return nil, err
+		}
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		bump := tx.StmtContext(ctx, bumpStmt)
 		for _, id := range order {
 			b := bumps[id]
-			if err := changed(tx.ExecContext(ctx,
-				`UPDATE sessions SET messages = messages + ?, updated_at = max(updated_at, ?) WHERE id = ?`,
-				b.n, formatTime(b.latest), id)); err != nil {
+			if err := changed(bump.ExecContext(ctx, b.n, formatTime(b.latest), id)); err != nil {
 				return fmt.Errorf("session %q: %w", id, err)
 			}
 		}
@@ -351,7 +372,7 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 		// index data to a new segment at every statement boundary inside a transaction, and
 		// that flush (with the merging it triggers) is most of the cost of an append.
 		for lo := 0; lo < len(out); lo += maxRowsPerInsert {
-			if err := insertMessages(ctx, tx, out[lo:min(lo+maxRowsPerInsert, len(out))], calls[lo:]); err != nil {
+			if err := insertMessages(ctx, tx, insertStmt, out[lo:min(lo+maxRowsPerInsert, len(out))], calls[lo:]); err != nil {
 				return err
 			}
 		}
@@ -367,49 +388,120 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 const maxRowsPerInsert = 500
 
 // insertMessages inserts ms (calls[i] is the encoded ToolCalls of ms[i]) in one statement and
-// sets their IDs.
-func insertMessages(ctx context.Context, tx *sql.Tx, ms []Message, calls []any) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, name, created_at) VALUES `)
+// sets their IDs. stmt is insertMessagesSQL(len(ms)) prepared, or nil to prepare it here.
+//
+// The IDs are worked out from the last one rather than read back with RETURNING, which costs
+// a result row per message through database/sql. That is exact: the transaction holds the
+// write lock (BEGIN IMMEDIATE, see dsn), and AUTOINCREMENT gives each row of one INSERT the id
+// after the previous row's, so the rows hold last-n+1 … last in VALUES order.
+// last_insert_rowid is that of the last messages row: the trigger's insert into messages_fts
+// does not change it once the trigger returns.
+func insertMessages(ctx context.Context, tx *sql.Tx, stmt *sql.Stmt, ms []Message, calls []any) error {
 	args := make([]any, 0, 7*len(ms))
 	for i := range ms {
-		if i > 0 {
-			q.WriteByte(',')
-		}
-		q.WriteString(`(?, ?, ?, ?, ?, ?, ?)`)
 		m := &ms[i]
 		args = append(args, m.SessionID, m.Role, m.Content, calls[i], m.ToolCallID, m.Name, formatTime(m.CreatedAt))
 	}
-	q.WriteString(` RETURNING id`)
-	rows, err := tx.QueryContext(ctx, q.String(), args...)
+	var (
+		res sql.Result
+		err error
+	)
+	if stmt != nil {
+		res, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, insertMessagesSQL(len(ms)), args...)
+	}
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	ids := make([]int64, 0, len(ms))
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
+	n, err := res.RowsAffected()
+	if err != nil {
 		return err
 	}
-	if err := rows.Err(); err != nil {
+	last, err := res.LastInsertId()
+	if err != nil {
 		return err
 	}
-	if len(ids) != len(ms) {
-		return fmt.Errorf("inserted %d messages, got %d ids", len(ms), len(ids))
+	if n != int64(len(ms)) {
+		return fmt.Errorf("inserted %d messages, want %d", n, len(ms))
 	}
-	// The rows are inserted in VALUES order and AUTOINCREMENT gives each a larger id than the
-	// last, but RETURNING's order is not promised: sorting restores the VALUES order.
-	slices.Sort(ids)
 	for i := range ms {
-		ms[i].ID = ids[i]
+		ms[i].ID = last - int64(len(ms)-1-i)
 	}
 	return nil
+}
+
+// insertMessagesSQL is the INSERT of n messages.
+func insertMessagesSQL(n int) string {
+	const (
+		head = `INSERT INTO messages (session_id, role, content, tool_calls, tool_call_id, name, created_at) VALUES `
+		row  = `(?, ?, ?, ?, ?, ?, ?)`
+	)
+	var q strings.Builder
+	q.Grow(len(head) + (len(row)+1)*n)
+	q.WriteString(head)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(row)
+	}
+	return q.String()
+}
+
+// bumpSessionSQL counts a turn's messages into their session and moves its UpdatedAt.
+const bumpSessionSQL = `UPDATE sessions SET messages = messages + ?, updated_at = max(updated_at, ?) WHERE id = ?`
+
+// maxCachedInsertRows is the longest turn whose INSERT is kept prepared (see stmtCache); one
+// statement is kept for each length up to it, each compiled on every pooled connection that
+// runs it. Longer turns are rare and prepare their own.
+const maxCachedInsertRows = 16
+
+// stmtCache keeps a database's prepared statements for the session store's frequent calls
+// (appending, creating a session, searching), each under its SQL text. Otherwise the driver
+// compiles the SQL on every call, and that was an eighth of an append's CPU time: the INSERT's
+// program holds the FTS5 trigger and the constraint checks. database/sql prepares a kept
+// statement on each pooled connection the first time that connection runs it, and reuses it
+// from then on (see [sql.Tx.StmtContext]).
+type stmtCache struct {
+	sql   *sql.DB
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// stmts returns db's statement cache.
+func (db *DB) stmts() *stmtCache { return db.cache }
+
+// get returns the prepared statement for query, preparing it on first use. It takes a pooled
+// connection to prepare, so it must not be called inside a transaction (see appendMessages).
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	s := c.stmts[query]
+	c.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := c.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.stmts[query]; prev != nil { // prepared meanwhile by another caller
+		s.Close()
+		return prev, nil
+	}
+	c.stmts[query] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, s := range c.stmts {
+		s.Close()
+		delete(c.stmts, q)
+	}
 }
 
 const messageColumns = `m.id, m.session_id, m.role, m.content, m.tool_calls, m.tool_call_id, m.name, m.created_at`
@@ -538,7 +630,11 @@ func (db *DB) Search(ctx context.Context, query string, f SessionFilter) ([]Sear
 	if limit <= 0 {
 		limit = DefaultSearchLimit
 	}
-	rows, err := db.sql.QueryContext(ctx, searchSQL(where),
+	stmt, err := db.stmts().get(ctx, searchSQL(where))
+	if err != nil {
+		return nil, fmt.Errorf("store: search %q: %w", query, err)
+	}
+	rows, err := stmt.QueryContext(ctx,
 		append(append([]any{SnippetOpen, SnippetClose, SnippetEllipsis, snippetTokens, match}, args...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: search %q: %w", query, err)

@@ -626,6 +626,87 @@ func TestSessionsUpgradeFromV2(t *testing.T) {
 	}
 }
 
+// A database with sessions written at schema v3 (which introduced them) or v4 upgrades in
+// place to the current schema, which merges the search index 16 segments at a time (v5). Its
+// messages survive, and searching finds them as before: ranked, with snippets, and matching
+// phrases, alongside messages appended after the upgrade.
+func TestSessionsUpgradeKeepsSearch(t *testing.T) {
+	for _, from := range []int{3, 4} {
+		t.Run(fmt.Sprintf("from v%d", from), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "state.db")
+			old, err := open(ctx, path, migrations[:from])
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := newSession(t, old, "cli")
+			fox := appendText(t, old, s.ID, RoleUser, "the quick brown fox jumps over the dog")
+			if _, err := old.AppendMessages(ctx, []Message{
+				{SessionID: s.ID, Role: RoleAssistant, Content: "brown bears eat quick lunches"},
+				{SessionID: s.ID, Role: RoleTool, ToolCallID: "c1", Name: "ls", Content: "nothing here"},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			before, err := old.Messages(ctx, s.ID, cliOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old.Close()
+
+			db, err := Open(path)
+			if err != nil {
+				t.Fatalf("upgrade: %v", err)
+			}
+			defer db.Close()
+			if v := userVersion(t, db); v != len(migrations) {
+				t.Errorf("user_version %d, want %d", v, len(migrations))
+			}
+			for _, k := range []string{"automerge", "crisismerge"} {
+				var v int
+				if err := db.sql.QueryRow(`SELECT v FROM messages_fts_config WHERE k = ?`, k).Scan(&v); err != nil || v != 16 {
+					t.Errorf("messages_fts %s = %d, %v; want 16", k, v, err)
+				}
+			}
+			if after, err := db.Messages(ctx, s.ID, cliOnly); err != nil || !reflect.DeepEqual(after, before) {
+				t.Errorf("messages after upgrade:\n%+v, %v\nwant\n%+v", after, err, before)
+			}
+			if got, err := db.GetSession(ctx, s.ID, cliOnly); err != nil || got.Messages != 3 {
+				t.Errorf("session after upgrade: %+v, %v", got, err)
+			}
+
+			search := func(q string) []SearchHit {
+				t.Helper()
+				hs, err := db.Search(ctx, q, cliOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, h := range hs {
+					if h.Rank <= 0 || (i > 0 && h.Rank > hs[i-1].Rank) {
+						t.Errorf("search %q: ranks %v not positive and descending", q, hs)
+					}
+				}
+				return hs
+			}
+			if hs := search("quick brown"); len(hs) != 2 || !strings.Contains(hs[0].Snippet, SnippetOpen) {
+				t.Errorf("search quick brown after upgrade: %+v", hs)
+			}
+			// "brown-fox" is one phrase of two tokens: the bears message has both words, not
+			// the phrase.
+			hs := search("brown-fox")
+			if len(hs) != 1 || hs[0].MessageID != fox.ID ||
+				!strings.Contains(hs[0].Snippet, SnippetOpen+"brown fox"+SnippetClose) {
+				t.Errorf("phrase search after upgrade: %+v", hs)
+			}
+			again := appendText(t, db, s.ID, RoleAssistant, "a brown fox, again")
+			if got := hitIDs(search("brown-fox")); !reflect.DeepEqual(got, []int64{again.ID, fox.ID}) &&
+				!reflect.DeepEqual(got, []int64{fox.ID, again.ID}) {
+				t.Errorf("phrase search after an append: hits %v, want %d and %d", got, fox.ID, again.ID)
+			}
+			checkConsistent(t, db)
+		})
+	}
+}
+
 // checkConsistent checks the database file and that each session's message count matches
 // its messages.
 func checkConsistent(t testing.TB, db *DB) {
@@ -1201,7 +1282,7 @@ func TestAppendMessagesLongTurn(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	s := newSession(t, db, "cli")
-	for _, n := range []int{1, 2, maxRowsPerInsert, maxRowsPerInsert + 1, 2*maxRowsPerInsert + 7} {
+	for _, n := range []int{1, 2, maxCachedInsertRows, maxCachedInsertRows + 1, maxRowsPerInsert, maxRowsPerInsert + 1, 2*maxRowsPerInsert + 7} {
 		t.Run(strconv.Itoa(n), func(t *testing.T) {
 			before, _ := db.GetSession(ctx, s.ID, cliOnly)
 			turn := make([]Message, n)
