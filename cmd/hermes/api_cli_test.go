@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/hermes-agent/hermes/host/agent/modeltest"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -64,25 +65,8 @@ func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
 	case m.entered <- text:
 	default: // nobody is waiting for it (benchmarks)
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	chunk := func(delta map[string]any, finish any) {
-		b, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "scripted",
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
-		fmt.Fprintf(w, "data: %s\n\n", b)
-		w.(http.Flusher).Flush()
-	}
-	say := func(parts ...string) {
-		for _, p := range parts {
-			chunk(map[string]any{"role": "assistant", "content": p}, nil)
-		}
-		chunk(map[string]any{}, "stop")
-	}
-	callTool := func(name string, args any) {
-		b, _ := json.Marshal(args)
-		chunk(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function",
-			"function": map[string]any{"name": name, "arguments": string(b)}}}}, nil)
-		chunk(map[string]any{}, "tool_calls")
-	}
+	stream := modeltest.NewStream(w)
+	chunk, say, callTool := stream.Chunk, stream.Say, stream.CallTool
 	switch {
 	case last.Role == "tool":
 		say("The tool ", "says: ", text)
@@ -101,7 +85,7 @@ func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		say("echo: ", text)
 	}
-	fmt.Fprint(w, "data: [DONE]\n\n")
+	stream.Done()
 }
 
 func (m *promptModel) waitEntered(tb testing.TB, prefix string) {

@@ -1,0 +1,45 @@
+// Package modeltest writes the model's side of OpenAI's streaming chat-completions wire format,
+// for tests that script a model as a real HTTP server on 127.0.0.1.
+package modeltest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// Stream is one streamed reply.
+type Stream struct{ w http.ResponseWriter }
+
+// NewStream starts a server-sent-events reply on w.
+func NewStream(w http.ResponseWriter) *Stream {
+	w.Header().Set("Content-Type", "text/event-stream")
+	return &Stream{w: w}
+}
+
+// Chunk sends one chat.completion.chunk with delta and finish reason (nil while not finished).
+func (s *Stream) Chunk(delta map[string]any, finish any) {
+	b, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "scripted",
+		"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}})
+	fmt.Fprintf(s.w, "data: %s\n\n", b)
+	s.w.(http.Flusher).Flush()
+}
+
+// Say sends text in parts, then stop.
+func (s *Stream) Say(parts ...string) {
+	for _, p := range parts {
+		s.Chunk(map[string]any{"role": "assistant", "content": p}, nil)
+	}
+	s.Chunk(map[string]any{}, "stop")
+}
+
+// CallTool asks for one tool call (id call_1) with args as its JSON arguments.
+func (s *Stream) CallTool(name string, args any) {
+	b, _ := json.Marshal(args)
+	s.Chunk(map[string]any{"role": "assistant", "tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function",
+		"function": map[string]any{"name": name, "arguments": string(b)}}}}, nil)
+	s.Chunk(map[string]any{}, "tool_calls")
+}
+
+// Done ends the stream.
+func (s *Stream) Done() { fmt.Fprint(s.w, "data: [DONE]\n\n") }
