@@ -163,8 +163,9 @@ func TestThirdPartyPluginJourney(t *testing.T) {
 	}
 	user.wantExit(t, ExitNotFound, "no such plugin", "tools", "call", "dropped.x", `{}`)
 
-	// The audit log has every change.
+	// Untrusting the signer stops what it signed from loading.
 	user.mustRun(t, "keys", "untrust", "acme")
+	user.wantExit(t, ExitDenied, "no longer trust", "tools", "call", "textstats.count", `{"text":"x"}`)
 	user.wantExit(t, ExitNotFound, "no trusted key", "keys", "untrust", "acme")
 }
 

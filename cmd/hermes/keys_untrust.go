@@ -17,7 +17,7 @@ func newKeysUntrustCmd(env *environment) *cli.Command {
 	opts := &keysUntrustOptions{}
 	return &cli.Command{
 		Name:      "untrust",
-		Usage:     "stop trusting a key; plugins it signed are flagged by hermes plugins audit",
+		Usage:     "stop trusting a key; plugins it signed stop loading until it is trusted again",
 		ArgsUsage: "NAME",
 		Action: func(c *cli.Context) error {
 			args, err := exactArgs(c, 1, nil, "keys untrust takes one key name (see: hermes keys list)")
@@ -41,6 +41,6 @@ func runKeysUntrust(ctx context.Context, env *environment, opts *keysUntrustOpti
 		}
 		return err
 	}
-	env.printf("Untrusted %s. Plugins it signed keep running; hermes plugins audit lists them.\n", opts.Name)
+	env.printf("Untrusted %s. Plugins it signed no longer load (hermes plugins audit lists them); trust the key again to bring them back.\n", opts.Name)
 	return nil
 }

@@ -157,8 +157,8 @@ func (in *Installer) auditSignature(rec store.PluginRecord, trusted []signing.Tr
 	case errors.Is(err, signing.ErrUntrustedKey) && rec.Signer == "":
 		return finding(SeverityNote, fmt.Sprintf("signed by key %s, which you have not trusted; installed with --allow-unsigned", signing.Fingerprint(sig.PublicKey)), "")
 	case errors.Is(err, signing.ErrUntrustedKey):
-		return finding(SeverityWarning, fmt.Sprintf("signed by %s, whose key (%s) is no longer trusted", rec.Signer, rec.SignerKey),
-			fmt.Sprintf("trust the key again, or: hermes plugins disable %s", rec.Name))
+		return finding(SeverityWarning, fmt.Sprintf("signed by %s, whose key (%s) is no longer trusted; it does not load", rec.Signer, rec.SignerKey),
+			fmt.Sprintf("trust the key again, or: hermes plugins remove %s", rec.Name))
 	}
 	return finding(SeverityError, err.Error(), "hermes plugins reset "+rec.Name+" --restore")
 }

@@ -419,7 +419,12 @@ func TestAuditFindsTampering(t *testing.T) {
 	t.Run("signer untrusted since", func(t *testing.T) {
 		f.db.UntrustKey(ctx, "acme")
 		check(t, "no longer trusted")
+		_, err := f.reg.Call(ctx, "textstats.echo", []byte(`{}`))
+		wantErr(t, err, abi.CodeDenied, registry.ErrSignerUntrusted, "no longer trust")
 		f.db.TrustKey(ctx, "acme", signing.FormatPublicKey(f.key.Public().(ed25519.PublicKey)))
+		if _, err := f.reg.Call(ctx, "textstats.echo", []byte(`{}`)); err != nil {
+			t.Fatalf("after trusting the key again: %v", err)
+		}
 	})
 	t.Run("directory dropped into plugins/", func(t *testing.T) {
 		dropped := filepath.Join(f.paths.Plugins, "dropped")

@@ -115,6 +115,9 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if err := r.checkSeal(rec); err != nil {
 		return nil, err
 	}
+	if err := r.checkSigner(ctx, rec); err != nil {
+		return nil, err
+	}
 	info, err := infoOf(rec)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: err.Error(), Err: err}

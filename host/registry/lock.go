@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/config"
+	"github.com/hermes-agent/hermes/host/install/signing"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -86,3 +88,25 @@ func (r *Registry) checkSeal(rec store.PluginRecord) error {
 
 // ErrLockTampered is wrapped by errors about a lock entry that does not match its seal.
 var ErrLockTampered = errors.New("lock entry does not match its seal")
+
+// checkSigner refuses a plugin whose signer's key is no longer trusted: untrusting a key (say,
+// one that leaked) stops what it vouched for, until the user trusts it again or reinstalls.
+// Plugins installed unsigned (--allow-unsigned) have no signer and are not affected.
+func (r *Registry) checkSigner(ctx context.Context, rec store.PluginRecord) error {
+	if rec.Signer == "" {
+		return nil
+	}
+	keys, err := r.store.TrustedKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("plugin %s: trusted keys: %w", rec.Name, err)
+	}
+	for _, k := range keys {
+		if pub, err := signing.ParsePublicKey(k.PublicKey); err == nil && k.Name == rec.Signer && signing.Fingerprint(pub) == rec.SignerKey {
+			return nil
+		}
+	}
+	return &abi.Error{Code: abi.CodeDenied, Plugin: rec.Name, Message: fmt.Sprintf("signed by %s (key %s), which you no longer trust; not loading it (trust the key again, or see: hermes plugins audit %s)", rec.Signer, rec.SignerKey, rec.Name), Err: ErrSignerUntrusted}
+}
+
+// ErrSignerUntrusted is wrapped when a plugin's signing key is no longer trusted.
+var ErrSignerUntrusted = errors.New("the plugin's signer is no longer trusted")

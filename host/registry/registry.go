@@ -34,6 +34,7 @@ type Store interface {
 	ForgetPluginVersion(ctx context.Context, name, version, wasmSHA256 string) error
 	SetPluginEnabled(ctx context.Context, name string, enabled bool) error
 	RemovePlugin(ctx context.Context, name, detail string) error
+	TrustedKeys(ctx context.Context) ([]store.TrustedKey, error)
 	KVGet(ctx context.Context, plugin, key string) ([]byte, bool, error)
 	KVSet(ctx context.Context, plugin, key string, value []byte) error
 	KVDelete(ctx context.Context, plugin, key string) error
