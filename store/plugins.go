@@ -131,11 +131,7 @@ func scanPlugin(row scanner) (PluginRecord, error) {
 
 // GetPlugin returns the record of the named plugin, or an error wrapping [ErrNotFound].
 func (db *DB) GetPlugin(ctx context.Context, name string) (PluginRecord, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+pluginColumns+` FROM plugins WHERE name = ?`, name)
-	rec, err := scanPlugin(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	rec, err := queryOne(ctx, db, scanPlugin, `SELECT `+pluginColumns+` FROM plugins WHERE name = ?`, name)
 	if err != nil {
 		return PluginRecord{}, fmt.Errorf("store: get plugin %q: %w", name, err)
 	}

@@ -173,11 +173,7 @@ func (db *DB) GetSession(ctx context.Context, id string, f SessionFilter) (Sessi
 	if err != nil {
 		return Session{}, fmt.Errorf("store: get session %q: %w", id, err)
 	}
-	s, err := scanSession(db.sql.QueryRowContext(ctx,
-		`SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ?`+where, append([]any{id}, args...)...))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	s, err := queryOne(ctx, db, scanSession, `SELECT `+sessionColumns+` FROM sessions s WHERE s.id = ?`+where, append([]any{id}, args...)...)
 	if err != nil {
 		return Session{}, fmt.Errorf("store: get session %q: %w", id, err)
 	}

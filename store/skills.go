@@ -103,11 +103,7 @@ func scanSkillVersion(row scanner) (SkillVersion, error) {
 // GetSkill returns the lock of the named skill's active version, or an error wrapping
 // [ErrNotFound].
 func (db *DB) GetSkill(ctx context.Context, name string) (SkillRecord, error) {
-	row := db.sql.QueryRowContext(ctx, `SELECT `+skillColumns+` FROM skills WHERE name = ?`, name)
-	rec, err := scanSkill(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	rec, err := queryOne(ctx, db, scanSkill, `SELECT `+skillColumns+` FROM skills WHERE name = ?`, name)
 	if err != nil {
 		return SkillRecord{}, fmt.Errorf("store: get skill %q: %w", name, err)
 	}

@@ -203,6 +203,16 @@ func orEmpty(b []byte) []byte {
 	return b
 }
 
+// queryOne runs a query for one row and scans it with scan; no row is an error wrapping
+// ErrNotFound.
+func queryOne[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(db.sql.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return v, err
+}
+
 // queryAll runs a query and scans every row with scan.
 func queryAll[T any](ctx context.Context, db *DB, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := db.sql.QueryContext(ctx, query, args...)
