@@ -199,7 +199,7 @@ func (in *Installer) Apply(ctx context.Context, p *Plan) (store.PluginRecord, er
 func (in *Installer) verify(ctx context.Context, f *Fetched, opts Options) (*registry.Candidate, error) {
 	var bar *bar
 	if in.progress != nil {
-		bar = newBar(in.progress, fmt.Sprintf("compiling %s (%s)", f.Manifest.Wasm, humanSize(int64(len(f.Files.Wasm)))))
+		bar = newBar(in.progress, fmt.Sprintf("compiling %s (%s)", f.Manifest.Wasm, humanBytes(int64(len(f.Files.Wasm)))))
 	}
 	cand, err := in.reg.InspectFiles(ctx, f.Files)
 	if bar != nil {

@@ -32,7 +32,7 @@ func (b *bar) update(done, total int64) {
 		return
 	}
 	b.last = now
-	fmt.Fprintf(b.w, "\r%s… %s / %s", b.label, humanSize(done), humanSize(total))
+	fmt.Fprintf(b.w, "\r%s… %s / %s", b.label, humanBytes(done), humanBytes(total))
 }
 
 func (b *bar) done() {
@@ -40,16 +40,6 @@ func (b *bar) done() {
 		fmt.Fprintf(b.w, "\r%s: done in %s\033[K\n", b.label, time.Since(b.start).Round(10*time.Millisecond))
 		b.shown = false
 	}
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func sha256Hex(b []byte) string {
