@@ -90,17 +90,7 @@ func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
 
 func (m *promptModel) waitEntered(tb testing.TB, prefix string) {
 	tb.Helper()
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case text := <-m.entered:
-			if strings.HasPrefix(text, prefix) {
-				return
-			}
-		case <-deadline:
-			tb.Fatalf("the model never received %q", prefix)
-		}
-	}
+	modeltest.WaitEntered(tb, m.entered, prefix)
 }
 
 // apiHome is a hermes home using the prompt model, with textstats added.

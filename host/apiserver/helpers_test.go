@@ -109,17 +109,7 @@ func (m *scriptedModel) serve(w http.ResponseWriter, r *http.Request) {
 // waitEntered waits for the model to receive a request whose last message starts with prefix.
 func (m *scriptedModel) waitEntered(t testing.TB, prefix string) {
 	t.Helper()
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case text := <-m.entered:
-			if strings.HasPrefix(text, prefix) {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("the model never received a request starting with %q", prefix)
-		}
-	}
+	modeltest.WaitEntered(t, m.entered, prefix)
 }
 
 // fixture is a real store, a real registry with the textstats plugin (C, sdk/c/example), a real

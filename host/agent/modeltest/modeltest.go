@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
+	"testing"
+	"time"
 )
 
 // Stream is one streamed reply.
@@ -43,3 +46,20 @@ func (s *Stream) CallTool(name string, args any) {
 
 // Done ends the stream.
 func (s *Stream) Done() { fmt.Fprint(s.w, "data: [DONE]\n\n") }
+
+// WaitEntered waits (at most two minutes) until a scripted model reports, on entered, a
+// request whose last message starts with prefix; earlier ones are skipped.
+func WaitEntered(tb testing.TB, entered <-chan string, prefix string) {
+	tb.Helper()
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case text := <-entered:
+			if strings.HasPrefix(text, prefix) {
+				return
+			}
+		case <-deadline:
+			tb.Fatalf("the model never received a request starting with %q", prefix)
+		}
+	}
+}
