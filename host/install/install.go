@@ -142,6 +142,12 @@ func (in *Installer) PlanUpdate(ctx context.Context, name, from string, opts Opt
 	if err != nil {
 		return nil, err
 	}
+	return in.planUpdateFrom(ctx, cur, src, opts)
+}
+
+// planUpdateFrom is PlanUpdate from a parsed source.
+func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src Source, opts Options) (*Plan, error) {
+	name := cur.Name
 	if src.Project && !in.cfg.Plugins.ProjectLocal {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
 	}

@@ -31,19 +31,15 @@ func (s SkillTools) InstallTool(ctx context.Context, skill, dir string) error {
 		if !strings.HasPrefix(cur.Source, prefixSkill+skill+":") {
 			return fmt.Errorf("skill %s ships a tool named %s, but a plugin of that name is already installed from %s; not replacing it", skill, f.Manifest.Name, cur.Source)
 		}
-		plan, err = s.In.PlanUpdate(ctx, f.Manifest.Name, dir, s.Options)
+		plan, err = s.In.planUpdateFrom(ctx, cur, src, s.Options)
 		if errors.Is(err, ErrUpToDate) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		plan.Fetched.Recorded = src.String()
-		plan.Candidate.Source = src.String()
-	} else {
-		if plan, err = s.In.Prepare(ctx, src, s.Options); err != nil {
-			return err
-		}
+	} else if plan, err = s.In.Prepare(ctx, src, s.Options); err != nil {
+		return err
 	}
 	if s.Consent != nil {
 		if err := s.Consent(plan); err != nil {
