@@ -591,7 +591,8 @@ func ftsQuery(text string) string {
 	return b.String()
 }
 
-// searchSQL is the query of [DB.Search]; where is the filter's condition on s.source.
+// searchSQL is the query of [DB.Search]; where is the filter's condition on s.source. Only
+// rows with rowid >= the bound parameter after the MATCH are ranked (see SearchWindow).
 //
 // It orders by rank (FTS5's bm25 column), not by bm25(...): FTS5 then hands rows over best
 // first itself, SQLite needs no sorter, and snippet() is computed only for the rows returned.
@@ -603,13 +604,38 @@ SELECT m.session_id, m.id, m.role, snippet(messages_fts, 0, ?, ?, ?, ?), rank, s
 FROM messages_fts
 JOIN messages m ON m.id = messages_fts.rowid
 JOIN sessions s ON s.id = m.session_id
-WHERE messages_fts MATCH ?` + where + `
+WHERE messages_fts MATCH ? AND messages_fts.rowid >= ?` + where + `
 ORDER BY rank
 LIMIT ?`
 }
 
+// SearchWindow is how many of a query's most recent matches are ranked. FTS5 scores every
+// match it ranks (about a microsecond each), so a word in most messages took 200 ms and more
+// at 100,000 messages; past this many matches the older ones are not ranked and the best hits
+// come from the most recent SearchWindow. Walking matches newest first without scoring them
+// costs a tenth of scoring them.
+const SearchWindow = 2000
+
+// searchFloorSQL finds the rowid of the SearchWindow-th most recent match, within the
+// filter's source when where is not empty; no row means the query matches fewer messages
+// than that, and all of them are ranked.
+func searchFloorSQL(where string) string {
+	if where == "" {
+		return `SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?`
+	}
+	return `
+SELECT messages_fts.rowid
+FROM messages_fts
+JOIN messages m ON m.id = messages_fts.rowid
+JOIN sessions s ON s.id = m.session_id
+WHERE messages_fts MATCH ?` + where + `
+ORDER BY messages_fts.rowid DESC
+LIMIT 1 OFFSET ?`
+}
+
 // Search finds messages matching query, best match first (FTS5 bm25), within the filter's
-// source, at most f.Limit of them (DefaultSearchLimit when f.Limit <= 0). query is user text,
+// source, at most f.Limit of them (DefaultSearchLimit when f.Limit <= 0). When more than
+// SearchWindow messages match, the best come from the most recent SearchWindow matches. query is user text,
 // not FTS5 syntax: its whitespace-separated terms must all occur (words are stemmed, case and
 // diacritics ignored); a trailing '*' makes a term a prefix. Operators and punctuation are
 // taken literally, so no query is a syntax error; a query without words finds nothing.
@@ -626,14 +652,37 @@ func (db *DB) Search(ctx context.Context, query string, f SessionFilter) ([]Sear
 	if limit <= 0 {
 		limit = DefaultSearchLimit
 	}
-	stmt, err := db.stmts().get(ctx, searchSQL(where))
+	// The window is first the most recent matches of every source: finding it walks the index
+	// alone, while finding a source's own walks two joined tables a row (several times slower,
+	// and slower still the rarer that source is). Only when that window holds too few of the
+	// source's messages is the source's own window looked for.
+	floor, err := db.searchFloor(ctx, match, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("store: search %q: %w", query, err)
 	}
-	rows, err := stmt.QueryContext(ctx,
-		append(append([]any{SnippetOpen, SnippetClose, SnippetEllipsis, snippetTokens, match}, args...), limit)...)
+	hits, err := db.searchFrom(ctx, match, floor, where, args, limit)
+	if err == nil && len(hits) < limit && floor > 0 && where != "" {
+		if floor, err = db.searchFloor(ctx, match, where, args); err == nil {
+			hits, err = db.searchFrom(ctx, match, floor, where, args, limit)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: search %q: %w", query, err)
+	}
+	return hits, nil
+}
+
+// searchFrom ranks the matches of match with rowid >= floor within where (the filter's
+// condition, args its arguments) and returns the best limit of them.
+func (db *DB) searchFrom(ctx context.Context, match string, floor int64, where string, args []any, limit int) ([]SearchHit, error) {
+	stmt, err := db.stmts().get(ctx, searchSQL(where))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := stmt.QueryContext(ctx,
+		append(append([]any{SnippetOpen, SnippetClose, SnippetEllipsis, snippetTokens, match, floor}, args...), limit)...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	hits := []SearchHit{}
@@ -643,16 +692,32 @@ func (db *DB) Search(ctx context.Context, query string, f SessionFilter) ([]Sear
 			created string
 		)
 		if err := rows.Scan(&h.SessionID, &h.MessageID, &h.Role, &h.Snippet, &h.Rank, &h.Source, &created); err != nil {
-			return nil, fmt.Errorf("store: search %q: %w", query, err)
+			return nil, err
 		}
 		h.Rank = -h.Rank // bm25: lower is better
 		if h.CreatedAt, err = parseTime(created); err != nil {
-			return nil, fmt.Errorf("store: search %q: %w", query, err)
+			return nil, err
 		}
 		hits = append(hits, h)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: search %q: %w", query, err)
+		return nil, err
 	}
 	return hits, nil
+}
+
+// searchFloor returns the lowest rowid Search ranks for match within where (the filter's
+// condition on s.source, "" for every source): 0 when it matches at most SearchWindow
+// messages there, else the rowid of the SearchWindow-th most recent.
+func (db *DB) searchFloor(ctx context.Context, match, where string, args []any) (int64, error) {
+	stmt, err := db.stmts().get(ctx, searchFloorSQL(where))
+	if err != nil {
+		return 0, err
+	}
+	var floor int64
+	err = stmt.QueryRowContext(ctx, append(append([]any{match}, args...), SearchWindow-1)...).Scan(&floor)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return floor, err
 }

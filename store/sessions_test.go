@@ -1253,7 +1253,7 @@ func TestSearchPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			args = append(append([]any{"[", "]", "…", 10, `"x"`}, args...), 20)
+			args = append(append([]any{"[", "]", "…", 10, `"x"`, 0}, args...), 20)
 			rows, err := db.sql.Query("EXPLAIN QUERY PLAN "+searchSQL(where), args...)
 			if err != nil {
 				t.Fatal(err)
@@ -1309,4 +1309,84 @@ func TestAppendMessagesLongTurn(t *testing.T) {
 		})
 	}
 	checkConsistent(t, db)
+}
+
+// A word in more than SearchWindow messages is ranked within its most recent SearchWindow
+// matches: the best-scoring old message is not among the hits, and every hit is recent.
+func TestSearchWindowRanksRecentMatches(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	s := newSession(t, db, "cli")
+	turn := []Message{{SessionID: s.ID, Role: RoleUser, Content: "alpha alpha alpha alpha alpha"}}
+	first, err := db.AppendMessages(ctx, turn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]Message, 100)
+	for i := range batch {
+		batch[i] = Message{SessionID: s.ID, Role: RoleUser, Content: "alpha and a long tail of other words " + strconv.Itoa(i)}
+	}
+	for range SearchWindow/len(batch) + 1 {
+		if _, err := db.AppendMessages(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := db.Search(ctx, "alpha", cliOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hits) != DefaultSearchLimit {
+		t.Fatalf("%d hits, want %d", len(hits), DefaultSearchLimit)
+	}
+	for _, h := range hits {
+		if h.MessageID == first[0].ID {
+			t.Fatalf("the oldest match %d was ranked although %d newer ones match", h.MessageID, SearchWindow+len(batch))
+		}
+	}
+	// Below the window every match is ranked: the best one comes first.
+	rare := []Message{{SessionID: s.ID, Role: RoleUser, Content: "omega omega omega"}, {SessionID: s.ID, Role: RoleUser, Content: "omega once"}}
+	got, err := db.AppendMessages(ctx, rare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hits, err = db.Search(ctx, "omega", cliOnly); err != nil || len(hits) != 2 || hits[0].MessageID != got[0].ID {
+		t.Fatalf("omega: %+v, %v; want message %d first of 2", hits, err, got[0].ID)
+	}
+}
+
+// When the most recent matches of every source hold too few of the caller's source, the
+// window is taken within that source: its older messages are still found.
+func TestSearchWindowRareSource(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	cli, api := newSession(t, db, "cli"), newSession(t, db, "api")
+	var want []int64
+	for i := range 3 {
+		got, err := db.AppendMessages(ctx, []Message{{SessionID: cli.ID, Role: RoleUser, Content: "beta from the terminal " + strconv.Itoa(i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, got[0].ID)
+	}
+	batch := make([]Message, 100)
+	for i := range batch {
+		batch[i] = Message{SessionID: api.ID, Role: RoleUser, Content: "beta over http " + strconv.Itoa(i)}
+	}
+	for range SearchWindow/len(batch) + 1 {
+		if _, err := db.AppendMessages(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits, err := db.Search(ctx, "beta", cliOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, h := range hits {
+		ids = append(ids, h.MessageID)
+	}
+	slices.Sort(ids)
+	if !slices.Equal(ids, want) {
+		t.Fatalf("cli hits %v, want %v", ids, want)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -21,6 +22,8 @@ func newSessionsSearchCmd(env *environment) *cli.Command {
 		Name:      "search",
 		Usage:     "full-text search of your messages, best matches first",
 		ArgsUsage: `"WORDS"`,
+		Description: "Every word must occur (stemmed; case and accents ignored); a trailing * makes a word a prefix.\n" +
+			"When more than " + strconv.Itoa(store.SearchWindow) + " messages match, the best matches are taken from the most recent " + strconv.Itoa(store.SearchWindow) + " of them.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Usage: "search every source, not only CLI sessions", Destination: &opts.All},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON},
