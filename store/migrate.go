@@ -215,6 +215,39 @@ CREATE TABLE skill_versions (
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 16);
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('crisismerge', 16);
 `,
+
+	// v6: messages are indexed for search in batches rather than each by a trigger as it is
+	// appended (see ftsBatch in sessions.go): FTS5 writes an index segment per transaction,
+	// and writing and merging those was most of an append's cost. messages_fts_progress holds
+	// the highest message id indexed; the messages above it (the tail) are indexed by the
+	// append that makes the tail ftsBatch long, or by the next search, each in a transaction
+	// of its own with the progress row. Deleting or editing a message updates the index only
+	// when the message is in it.
+	`
+CREATE TABLE messages_fts_progress (
+	id           INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	indexed_upto INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO messages_fts_progress (id, indexed_upto) VALUES (1, coalesce((SELECT max(id) FROM messages), 0));
+
+DROP TRIGGER messages_fts_insert;
+DROP TRIGGER messages_fts_delete;
+DROP TRIGGER messages_fts_update;
+
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.id <= (SELECT indexed_upto FROM messages_fts_progress)
+BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages
+WHEN old.id <= (SELECT indexed_upto FROM messages_fts_progress)
+BEGIN
+	INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+	INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+END;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

@@ -350,6 +350,9 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := stmts.prepare(ctx, ftsProgressSQL, ftsIndexSQL, ftsAdvanceSQL); err != nil {
+		return nil, err
+	}
 	var insertStmt *sql.Stmt // nil for a turn too long to keep a statement for
 	if len(out) <= maxCachedInsertRows {
 		if insertStmt, err = stmts.get(ctx, insertMessagesSQL(len(out))); err != nil {
@@ -364,20 +367,79 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 				return fmt.Errorf("session %q: %w", id, err)
 			}
 		}
-		// One multi-row INSERT per chunk rather than one per message: FTS5 flushes its pending
-		// index data to a new segment at every statement boundary inside a transaction, and
-		// that flush (with the merging it triggers) is most of the cost of an append.
+		// One multi-row INSERT per chunk rather than one per message: fewer statements to run,
+		// and ids worked out from the last one (see insertMessages).
 		for lo := 0; lo < len(out); lo += maxRowsPerInsert {
 			if err := insertMessages(ctx, tx, insertStmt, out[lo:min(lo+maxRowsPerInsert, len(out))], calls[lo:]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return indexTail(ctx, tx, stmts, out[len(out)-1].ID, ftsBatch)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// ftsBatch is how many unindexed messages (the tail) an append lets accumulate before it
+// indexes them in its own transaction. FTS5 writes an index segment per transaction that
+// touches it, and merges segments as they pile up; that was about two thirds of an append's
+// CPU when every append indexed its own messages. A search indexes the tail first, whatever
+// its length, so it never misses a committed message; a larger batch makes appends cheaper
+// and that first search slower (indexing costs some 10 µs a message).
+const ftsBatch = 512
+
+const (
+	ftsProgressSQL = `SELECT indexed_upto FROM messages_fts_progress`
+	ftsIndexSQL    = `INSERT INTO messages_fts (rowid, content) SELECT id, content FROM messages WHERE id > ? AND id <= ?`
+	ftsAdvanceSQL  = `UPDATE messages_fts_progress SET indexed_upto = ?`
+	// ftsPendingSQL is true when messages were appended above the indexed ones. AUTOINCREMENT
+	// keeps the highest id ever given in sqlite_sequence: one row to read, unlike max(id).
+	ftsPendingSQL = `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0) > indexed_upto FROM messages_fts_progress`
+)
+
+// indexTail indexes the messages above messages_fts_progress up to last, the highest message
+// id there is, when there are at least batch of them. tx holds the write lock.
+func indexTail(ctx context.Context, tx *sql.Tx, stmts *stmtCache, last int64, batch int64) error {
+	progress, index, advance := stmts.cached(ftsProgressSQL), stmts.cached(ftsIndexSQL), stmts.cached(ftsAdvanceSQL)
+	var upto int64
+	if err := tx.StmtContext(ctx, progress).QueryRowContext(ctx).Scan(&upto); err != nil {
+		return fmt.Errorf("search index progress: %w", err)
+	}
+	if last-upto < batch {
+		return nil
+	}
+	if _, err := tx.StmtContext(ctx, index).ExecContext(ctx, upto, last); err != nil {
+		return fmt.Errorf("index messages %d to %d for search: %w", upto+1, last, err)
+	}
+	if _, err := tx.StmtContext(ctx, advance).ExecContext(ctx, last); err != nil {
+		return fmt.Errorf("search index progress: %w", err)
+	}
+	return nil
+}
+
+// indexPending indexes every message not yet in the search index, so that a search that
+// follows finds every message committed before it began.
+func (db *DB) indexPending(ctx context.Context) error {
+	stmts := db.stmts()
+	if err := stmts.prepare(ctx, ftsPendingSQL, ftsProgressSQL, ftsIndexSQL, ftsAdvanceSQL); err != nil {
+		return err
+	}
+	var pending bool
+	if err := stmts.cached(ftsPendingSQL).QueryRowContext(ctx).Scan(&pending); err != nil {
+		return fmt.Errorf("search index progress: %w", err)
+	}
+	if !pending {
+		return nil
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var last int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0)`).Scan(&last); err != nil {
+			return fmt.Errorf("search index progress: %w", err)
+		}
+		return indexTail(ctx, tx, stmts, last, 1)
+	})
 }
 
 // maxRowsPerInsert bounds one INSERT's bound parameters (7 a row) well below SQLite's limit.
@@ -489,6 +551,24 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	c.stmts[query] = s
 	return s, nil
+}
+
+// prepare makes sure each query is prepared, so that [stmtCache.cached] finds it; like get,
+// it must not be called inside a transaction.
+func (c *stmtCache) prepare(ctx context.Context, queries ...string) error {
+	for _, q := range queries {
+		if _, err := c.get(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cached returns the statement prepare prepared for query.
+func (c *stmtCache) cached(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stmts[query]
 }
 
 func (c *stmtCache) close() {
@@ -651,6 +731,9 @@ func (db *DB) Search(ctx context.Context, query string, f SessionFilter) ([]Sear
 	limit := f.Limit
 	if limit <= 0 {
 		limit = DefaultSearchLimit
+	}
+	if err := db.indexPending(ctx); err != nil {
+		return nil, fmt.Errorf("store: search %q: %w", query, err)
 	}
 	// The window is first the most recent matches of every source: finding it walks the index
 	// alone, while finding a source's own walks two joined tables a row (several times slower,
