@@ -181,6 +181,7 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 		Docker:   dockerCfg,
 		Gate:     e.approvalGate(rules, prompter, db),
 		Progress: e.progress(),
+		Rules:    rules,
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/sandbox"
 	"github.com/hermes-agent/hermes/sandbox/approval"
+	"github.com/hermes-agent/hermes/sandbox/classify"
 	"github.com/hermes-agent/hermes/sandbox/docker"
 	"github.com/hermes-agent/hermes/sandbox/local"
 )
@@ -27,22 +28,52 @@ type Options struct {
 	Gate *approval.Gate
 	// Progress receives image-pull progress (docker); nil for none.
 	Progress io.Writer
+	// Rules hold terminal.deny (and the home directory they resolve ~ against): no command that
+	// matches them reaches any backend. The local backend's Gate classifies with them too.
+	Rules classify.Rules
 }
 
-// Open returns the named backend.
+// Open returns the named backend, behind the deny rules of opts.Rules.
 func Open(ctx context.Context, opts Options) (sandbox.Backend, error) {
 	switch opts.Name {
 	case "local":
 		if opts.Gate == nil {
 			return nil, errors.New("sandbox: the local backend needs an approval gate")
 		}
-		return local.New(opts.Local, opts.Gate), nil
+		return Denying(local.New(opts.Local, opts.Gate), opts.Rules), nil
 	case "docker":
 		cfg := opts.Docker
 		cfg.Progress = opts.Progress
-		return docker.New(ctx, cfg)
+		b, err := docker.New(ctx, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return Denying(b, opts.Rules), nil
 	}
 	return nil, fmt.Errorf("sandbox: unknown backend %q (use local or docker)", opts.Name)
+}
+
+// Denying returns b behind rules' deny rules (approval.CheckDeny): this is the one place
+// terminal.deny is enforced for every backend, and so for the agent's terminal, hermes exec and
+// plugins' exec alike. A refusal is an error wrapping *approval.DeniedError; b never sees the
+// command.
+func Denying(b sandbox.Backend, rules classify.Rules) sandbox.Backend {
+	if len(rules.Deny) == 0 {
+		return b
+	}
+	return &denying{Backend: b, rules: rules}
+}
+
+type denying struct {
+	sandbox.Backend
+	rules classify.Rules
+}
+
+func (d *denying) Run(ctx context.Context, req sandbox.Request) (sandbox.Result, error) {
+	if err := approval.CheckDeny(req.Command, req.Origin, d.rules); err != nil {
+		return sandbox.Result{}, fmt.Errorf("%s: %w", d.Name(), err)
+	}
+	return d.Backend.Run(ctx, req)
 }
 
 // PluginExecutor serves the exec capability: a plugin's command runs through the backend with

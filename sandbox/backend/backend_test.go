@@ -135,3 +135,65 @@ func TestPluginExecDocker(t *testing.T) {
 		t.Fatalf("the host home was touched: %v", err)
 	}
 }
+
+// TestDenyRulesOnEveryBackend: terminal.deny refuses a matching command on the local and docker
+// backends alike, asked directly or through a plugin's exec, and the command never runs.
+func TestDenyRulesOnEveryBackend(t *testing.T) {
+	image := os.Getenv("HERMES_SANDBOX_TEST_IMAGE")
+	if image == "" {
+		image = "hermes-sandbox-test:1"
+	}
+	for _, name := range []string{"local", "docker"} {
+		t.Run(name, func(t *testing.T) {
+			var opened sandbox.Backend
+			reg, home := pluginHost(t, func(ctx context.Context, home, workspace string, db *store.DB) (sandbox.Backend, error) {
+				rules := classify.Rules{Deny: []string{`^echo DENYME`}, Home: home}
+				cfg := docker.DefaultConfig()
+				cfg.Image, cfg.Workspace, cfg.Profile, cfg.Task = image, workspace, "hermes-test", "deny-"+time.Now().Format("150405.000000")
+				b, err := Open(ctx, Options{
+					Name:   name,
+					Local:  local.Config{Workdir: workspace},
+					Docker: cfg,
+					Gate:   approval.NewGate(rules, approval.NoPrompt{}, db),
+					Rules:  rules,
+				})
+				opened = b
+				return b, err
+			})
+			t.Cleanup(func() {
+				if d, ok := opened.(*denying); ok {
+					opened = d.Backend
+				}
+				if d, ok := opened.(*docker.Backend); ok {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					d.Remove(ctx)
+				}
+			})
+			workspace := filepath.Join(home, "..", "workspace")
+			res, err := run(reg, "echo allowed > ok.txt; cat ok.txt")
+			if errors.Is(err, docker.ErrDaemonUnavailable) && os.Getenv("CI") != "true" {
+				t.Skip("no Docker daemon")
+			}
+			if err != nil || res.ExitCode != 0 || strings.TrimSpace(res.Output) != "allowed" {
+				t.Fatalf("a command outside the deny rules: %+v %v", res, err)
+			}
+			for _, cmd := range []string{"echo DENYME now > denied.txt", "true && sh -c 'echo DENYME > denied.txt'"} {
+				_, err := run(reg, cmd)
+				want := "refused: matches your deny rule \"^echo DENYME\" (deny-rule); terminal.deny rules never run, on any backend; change the command or the rule in config.toml"
+				if abi.CodeOf(err) != abi.CodeDenied || !strings.Contains(err.Error(), want) {
+					t.Fatalf("plugin exec of %q: want %q, got %v", cmd, want, err)
+				}
+				// The agent's terminal and hermes exec use the backend directly.
+				_, err = opened.Run(context.Background(), sandbox.Request{Command: cmd, Origin: "the agent"})
+				var denied *approval.DeniedError
+				if !errors.As(err, &denied) || err.Error() != name+": "+want {
+					t.Fatalf("run %q: %v", cmd, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(workspace, "denied.txt")); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("a denied command ran: %v", err)
+			}
+		})
+	}
+}
