@@ -25,7 +25,8 @@
 //	           cloud-metadata, service-stop, git-destructive, docker-remote, docker-prune,
 //	           docker-privileged, package-remove, sudo-shell, mass-kill (killall, pkill -9,
 //	           kill -9 $(…)), reverse-shell, dynamic-command, disk-partition, exfiltration, firewall,
-//	           user-admin, history-wipe, infra-destroy, unparsable, too-complex
+//	           user-admin, history-wipe, infra-destroy, remote-access, exposure, security-off,
+//	           unparsable, too-complex
 //	           ("shutdown" is also used, as Dangerous, for suspend and single-user mode.)
 //
 // Policy decisions worth knowing:
@@ -294,30 +295,31 @@ func (cx *ctx) child() *ctx {
 }
 
 type analyzer struct {
-	home      string // cleaned home directory, "~" when unknown
-	deny      []*regexp.Regexp
-	denySrc   []string
-	findings  []Finding
-	seen      map[string]struct{}
-	steps     int
-	reparsed  int
-	limitHit  bool
-	limitCmd  string
-	vars      map[string]string // variables with statically known values
-	funcs     map[string]*syntax.Stmt
-	aliases   map[string]string
-	active    map[string]int // functions and aliases being expanded
-	cwd       string         // known working directory ("" unknown)
-	downloads map[string]bool
-	written   map[string]string   // files written on this line with known content
-	links     map[string]string   // names that run another program (ln -s /bin/rm x; hash -p)
-	arrays    map[string][]string // arrays with statically known elements
-	pos       []field             // positional parameters inside a function body / sh -c
-	posSet    bool
-	evalDepth int
-	probing   int
-	loops     int                     // nesting of for loops being unrolled
-	flagMemo  map[syntax.Node][2]bool // stmtsFlags results per substitution
+	home        string // cleaned home directory, "~" when unknown
+	deny        []*regexp.Regexp
+	denySrc     []string
+	findings    []Finding
+	seen        map[string]struct{}
+	steps       int
+	reparsed    int
+	limitHit    bool
+	limitCmd    string
+	vars        map[string]string // variables with statically known values
+	funcs       map[string]*syntax.Stmt
+	aliases     map[string]string
+	active      map[string]int // functions and aliases being expanded
+	cwd         string         // known working directory ("" unknown)
+	downloads   map[string]bool
+	secretFiles map[string]string   // files written on this line with a secret: what secret
+	written     map[string]string   // files written on this line with known content
+	links       map[string]string   // names that run another program (ln -s /bin/rm x; hash -p)
+	arrays      map[string][]string // arrays with statically known elements
+	pos         []field             // positional parameters inside a function body / sh -c
+	posSet      bool
+	evalDepth   int
+	probing     int
+	loops       int                     // nesting of for loops being unrolled
+	flagMemo    map[syntax.Node][2]bool // stmtsFlags results per substitution
 }
 
 func newAnalyzer(r Rules) *analyzer {

@@ -288,6 +288,8 @@ func (a *analyzer) inner(args []field, cx *ctx) {
 // program dispatches on the program's base name.
 func (a *analyzer) program(name string, args []field, cx *ctx) {
 	rest := args[1:]
+	a.exfil(name, args, cx)
+	a.deviceOutput(name, rest, cx)
 	switch name {
 	// ---- wrappers -------------------------------------------------------------------------
 	case "sudo", "doas", "pkexec", "run0", "please":
@@ -493,9 +495,23 @@ func (a *analyzer) program(name string, args []field, cx *ctx) {
 			a.add(cx, Dangerous, "history-wipe", "clears the shell history")
 		}
 	case "terraform", "tofu", "pulumi":
-		if len(rest) > 0 && (rest[0].s == "destroy" || (rest[0].s == "apply" && hasFlag(rest, "", "destroy"))) {
+		sub := rest
+		for len(sub) > 0 && strings.HasPrefix(sub[0].s, "-") {
+			sub = sub[1:] // -chdir=DIR and other global options
+		}
+		if len(sub) > 0 && (sub[0].s == "destroy" || sub[0].s == "apply" && (hasFlag(sub, "", "destroy") || hasArg(sub, "-destroy"))) {
 			a.add(cx, Dangerous, "infra-destroy", "destroys infrastructure ("+name+" destroy)")
 		}
+	case "aws", "gcloud", "az", "gsutil", "doctl", "hcloud", "linode-cli", "oci", "ibmcloud", "flyctl", "heroku":
+		a.cloud(name, rest, cx)
+	case "useradd", "adduser", "groupadd", "addgroup":
+		a.userAdd(name, rest, cx)
+	case "setenforce":
+		if ops := operands(rest, opts{}); len(ops) > 0 && (ops[0].s == "0" || strings.EqualFold(ops[0].s, "permissive")) {
+			a.add(cx, Dangerous, "security-off", "turns SELinux enforcement off (setenforce "+ops[0].s+")")
+		}
+	case "aa-teardown", "aa-disable", "aa-complain":
+		a.add(cx, Dangerous, "security-off", "turns AppArmor protection off ("+name+")")
 	}
 	if mk := strings.HasPrefix(name, "mkfs.") || strings.HasPrefix(name, "mkfs_") || strings.HasPrefix(name, "mke2fs"); mk {
 		a.disk("mkfs", args, cx)

@@ -28,6 +28,7 @@ type field struct {
 	dec  bool    // includes the output of a decoder (base64 -d, xxd -r, …)
 	psub bool    // is a process substitution path
 	psrc *source // what the process substitution produces
+	sec  string  // includes the output of $(…) that reads a secret (see secretRead): what
 }
 
 // code renders the value for parsing again as shell code.
@@ -55,6 +56,7 @@ type fb struct {
 	started, dyn, glob, dl, dec bool
 	psub                        bool
 	psrc                        *source
+	sec                         string
 	noSplit                     bool // assignment values, here-documents: no splitting or globbing
 }
 
@@ -63,7 +65,7 @@ func (b *fb) flush(force bool) {
 		return
 	}
 	if len(b.out) < maxFields {
-		f := field{s: b.s.String(), disp: b.disp.String(), dyn: b.dyn, glob: b.glob, dl: b.dl, dec: b.dec, psub: b.psub, psrc: b.psrc}
+		f := field{s: b.s.String(), disp: b.disp.String(), dyn: b.dyn, glob: b.glob, dl: b.dl, dec: b.dec, psub: b.psub, psrc: b.psrc, sec: b.sec}
 		if b.glob {
 			f.pat = b.pat.String()
 		}
@@ -72,7 +74,7 @@ func (b *fb) flush(force bool) {
 	b.s.Reset()
 	b.disp.Reset()
 	b.pat.Reset()
-	b.started, b.dyn, b.glob, b.dl, b.dec, b.psub, b.psrc = false, false, false, false, false, false, nil
+	b.started, b.dyn, b.glob, b.dl, b.dec, b.psub, b.psrc, b.sec = false, false, false, false, false, false, nil, ""
 }
 
 func (b *fb) room() bool { return b.s.Len() < maxFieldLen }
@@ -339,6 +341,9 @@ func (a *analyzer) parts(b *fb, parts []syntax.WordPart, top bool) {
 			dl, dec := a.nodeFlags(p)
 			b.dl = b.dl || dl
 			b.dec = b.dec || dec
+			if sec := a.substSecret(p); sec != "" {
+				b.sec = sec
+			}
 			out, ok := a.substOutput(p)
 			if !ok {
 				b.dynamic(a.printNode(p))
@@ -648,9 +653,21 @@ type source struct {
 	dec   bool   // comes through a decoder
 	file  bool   // is the contents of a named file
 	alt   string // another reading of the text (dash's echo interprets backslash escapes)
+	// secret names the secret the data carries (see secretRead); "" for none
+	secret string
 }
 
 func (s *source) code() string { return strings.ReplaceAll(s.text, dynMark, dynWord) }
+
+// substSecret names the secret $(…) outputs, "" for none.
+func (a *analyzer) substSecret(cs *syntax.CmdSubst) string {
+	for _, st := range cs.Stmts {
+		if o := a.stmtOutput(st, nil); o != nil && o.secret != "" {
+			return o.secret
+		}
+	}
+	return ""
+}
 
 // substOutput evaluates $(…) when its output is statically known (echo, printf, decoders of
 // known text, which/command -v).
@@ -691,6 +708,9 @@ func (a *analyzer) stmtOutput(st *syntax.Stmt, in *source) *source {
 			in = &source{text: h.s + "\n", known: true, dl: h.dl, dec: h.dec}
 		case syntax.RdrIn:
 			in = &source{file: true}
+			if r.N == nil || r.N.Value == "0" {
+				in.secret, _ = a.credential(a.resolve(a.wordString(r.Word).s))
+			}
 		case syntax.RdrOut, syntax.AppOut, syntax.RdrAll, syntax.AppAll, syntax.ClbOut:
 			if r.N == nil || r.N.Value == "1" {
 				return &source{known: true} // stdout goes elsewhere
@@ -950,6 +970,19 @@ func staticLit(w *syntax.Word) string {
 
 // callOutput describes the stdout of a simple command.
 func (a *analyzer) callOutput(args []field, in *source) *source {
+	out := a.plainOutput(args, in)
+	if out.secret == "" {
+		if sec := a.secretRead(stripWrappersKeepEnv(args), in); sec != "" {
+			c := *out
+			c.secret = sec
+			return &c
+		}
+	}
+	return out
+}
+
+// plainOutput is callOutput without secrets.
+func (a *analyzer) plainOutput(args []field, in *source) *source {
 	pass := func() *source {
 		s := &source{}
 		if in != nil {

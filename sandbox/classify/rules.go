@@ -544,7 +544,7 @@ func (a *analyzer) perms(name string, args []field, cx *ctx) {
 		verb = "changes attributes of"
 	}
 	names := clip(joinShow(files), 60)
-	if recursive {
+	if recursive && !(name == "chmod" && ownerOnlyAdd(mode) && a.allRelativeInside(files)) {
 		a.add(cx, Dangerous, "chmod-broad", verb+" "+orDefault(names, "files")+" recursively ("+name+" -R)")
 	}
 	if name == "chmod" && !mode.dyn {
@@ -566,6 +566,26 @@ func (a *analyzer) perms(name string, args []field, cx *ctx) {
 			break
 		}
 	}
+}
+
+// ownerOnlyAdd: a mode such as u+w or u+rwX only adds permissions for the owner.
+var ownerOnlyAddRe = regexp.MustCompile(`^u\+[rwxX]+(,u\+[rwxX]+)*$`)
+
+func ownerOnlyAdd(mode field) bool { return !mode.dyn && ownerOnlyAddRe.MatchString(mode.s) }
+
+// allRelativeInside: every file is a plain relative path below the working directory (no ..,
+// no ~, no absolute path, nothing known only at run time).
+func (a *analyzer) allRelativeInside(files []field) bool {
+	if len(files) == 0 {
+		return false
+	}
+	for _, f := range files {
+		p := path.Clean(f.s)
+		if f.dyn || f.glob || p == "." || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "~") || p == ".." || strings.HasPrefix(p, "../") {
+			return false
+		}
+	}
+	return a.cwd == "" || !a.isSystemPath(a.cwd) && !a.isHomeDir(a.cwd)
 }
 
 // broadMode explains why a chmod mode is too broad ("" when it is not).
@@ -1022,6 +1042,9 @@ func (a *analyzer) copyCmd(name string, args []field, cx *ctx) {
 	o := copyOpts[name]
 	if name == "rclone" {
 		ops := operands(rest, o)
+		if len(ops) >= 3 && (ops[0].s == "copy" || ops[0].s == "sync" || ops[0].s == "move" || ops[0].s == "copyto" || ops[0].s == "moveto") {
+			a.copyOut(name, ops[1:len(ops)-1], ops[len(ops)-1], cx)
+		}
 		if len(ops) > 0 && (ops[0].s == "purge" || ops[0].s == "delete" || ops[0].s == "rmdirs") {
 			a.add(cx, Dangerous, "recursive-delete", "deletes remote files (rclone "+ops[0].s+")")
 		}
@@ -1060,8 +1083,11 @@ func (a *analyzer) copyCmd(name string, args []field, cx *ctx) {
 	default:
 		return
 	}
-	if (name == "rsync" || name == "scp") && isRemote(dest.s) {
-		return
+	if name == "rsync" || name == "scp" {
+		a.copyOut(name, sources, dest, cx)
+		if isRemote(dest.s) {
+			return
+		}
 	}
 	if (name == "ln" || name == "cp" || name == "install") && len(sources) == 1 && !dest.dyn && !sources[0].dyn {
 		a.link(dest.s, sources[0].s)
@@ -1284,7 +1310,9 @@ func (a *analyzer) download(name string, args []field, cx *ctx) {
 		}
 		v, _, _ = strings.Cut(v, ";")
 		p := a.resolve(a.literalPath(v).s)
-		if what, ok := a.sensitiveWrite(p); ok && p != "/dev/stdin" {
+		if what, ok := a.credential(p); ok {
+			a.add(cx, Dangerous, "exfiltration", "uploads "+what+" to the network")
+		} else if what, ok := a.sensitiveWrite(p); ok && p != "/dev/stdin" {
 			a.add(cx, Dangerous, "exfiltration", "uploads "+what+" to the network")
 		}
 		if p == "/etc/shadow" || p == "/etc/passwd" {

@@ -212,12 +212,35 @@ var (
 	forkBombRe    = regexp.MustCompile(`fork\s*(?:\(\s*\))?\s*while\s+(?:fork|1|true)|while\s*\(?\s*(?:1|True|true|fork\s*(?:\(\s*\))?)\s*\)?\s*[:{]?\s*(?:do\s+)?(?:os\.|Process\.|pcntl_)?fork\s*\(|loop\s*(?:\{|do)\s*(?:Process\.)?fork|for\s*\(\s*;\s*;\s*\)\s*\{?\s*(?:pcntl_)?fork`)
 	socketRe      = regexp.MustCompile(`socket\.socket|\bsocket\s*\(|TCPSocket|IO::Socket|fsockopen|net\.Socket|net\.connect|createConnection|Socket\.new|/dev/tcp/|SOCK_STREAM|Net\.Sockets|TCPClient`)
 	shellishRe    = regexp.MustCompile(`/bin/(?:ba|z|da|k)?sh\b|\bpty\.spawn|\bdup2\b|\bsubprocess\b|child_process|\bspawn\s*\(|proc_open|cmd\.exe|\bexec\s*\(|['"](?:ba|z)?sh['"]|-i['"]|powershell|iex`)
-	rmtreeRe      = regexp.MustCompile(`(?i)rmtree\s*\(|\brm_r[f]?\s*\(|FileUtils\.rm_r|remove_tree\s*\(|rimraf|rmSync\s*\([^)]*recursive|rmdirSync\s*\([^)]*recursive|fs\.rm\s*\([^)]*recursive|RemoveAll\s*\(|Remove-Item[^;|]*-Recurse|fs\.promises\.rm\s*\(`)
-	homeExprRe    = regexp.MustCompile(`expanduser\(\s*['"]~/?['"]\s*\)|Path\.home\(\)|environ\[\s*['"]HOME['"]\s*\]|getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME|os\.homedir\(\)|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$ENV\{\s*['"]?HOME['"]?\s*\}|\$HOME|\$env:USERPROFILE|\$HOME`)
+	rmtreeRe      = regexp.MustCompile(`(?i)rmtree\s*\(|\brm_r[f]?\s*\(|FileUtils\.rm_r|remove_tree\s*\(|rimraf|rmSync\s*\((?:[^()]|\([^()]*\))*recursive|rmdirSync\s*\((?:[^()]|\([^()]*\))*recursive|fs\.rm\s*\((?:[^()]|\([^()]*\))*recursive|RemoveAll\s*\(|Remove-Item[^;|]*-Recurse|fs\.promises\.rm\s*\(`)
+	homeExprRe    = regexp.MustCompile(`expanduser\(\s*['"]~/?['"]\s*\)|Path\.home\(\)|environ\[\s*['"]HOME['"]\s*\]|getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME|\bhomedir\(\)|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$ENV\{\s*['"]?HOME['"]?\s*\}|\$HOME|\$env:USERPROFILE|\$HOME`)
 	writeishRe    = regexp.MustCompile(`open\s*\([^)]*,\s*['"][^'"]*[wa+]|write_text|write_bytes|writeFileSync|writeFile|appendFile|file_put_contents|File\.write|File\.open\([^)]*['"][wa]|fopen\([^)]*['"][wa]|\bunlink|os\.remove|shutil\.(?:move|copy)|os\.rename|Set-Content|Add-Content|Out-File|>>?\s*"`)
 	killAllRe     = regexp.MustCompile(`kill\s*\(\s*-1\s*,|process\.kill\s*\(\s*-1\b|\bkill\s*\(?\s*(?:9|-9|['"]?(?:SIG)?KILL['"]?|['"]?-?(?:SIG)?KILL['"]?)\s*,\s*-1\b|Process\.kill\([^,]+,\s*-1\)|killpg\s*\(\s*0|os\.kill\s*\(\s*-1`)
 	sqlExecRe     = regexp.MustCompile(`(?i)execute|exec\b|query|cursor|\.run\(|prepare`)
 )
+
+// callArgs cuts span (the text after a call's opening parenthesis) at the parenthesis that
+// closes the call, so that arguments with calls of their own (require('os').homedir()) are kept
+// whole; a newline or a semicolon outside parentheses ends it too.
+func callArgs(span string) string {
+	depth := 0
+	for i, c := range span {
+		switch c {
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				return span[:i]
+			}
+			depth--
+		case '\n', ';':
+			if depth == 0 {
+				return span[:i]
+			}
+		}
+	}
+	return span
+}
 
 func unescapeLit(s string) string {
 	if !strings.Contains(s, `\`) {
@@ -286,9 +309,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		if i := strings.IndexByte(span, '('); i >= 0 {
 			span = span[i+1:]
 		}
-		if i := strings.IndexAny(span, ")\n;"); i >= 0 {
-			span = span[:i]
-		}
+		span = callArgs(span)
 		what, hard := "", false
 		if homeExprRe.MatchString(span) {
 			what, hard = "your home directory", true

@@ -256,6 +256,7 @@ func (a *analyzer) redirects(s *syntax.Stmt, cx *ctx) {
 					cx.stdin = &source{text: t, known: true}
 				} else {
 					cx.stdin = &source{file: true}
+					cx.stdin.secret, _ = a.credential(a.resolve(f.s))
 				}
 			}
 		}
@@ -290,6 +291,7 @@ func (a *analyzer) redirects(s *syntax.Stmt, cx *ctx) {
 				verb = "appends to"
 			}
 			a.recordWrite(s, r, f, cx)
+			a.recordSecret(s, r, f, cx)
 			if r.Op == syntax.RdrInOut {
 				verb = "opens for writing"
 			}

@@ -699,6 +699,8 @@ loop:
 		switch module {
 		case "pip", "pip3", "pipx":
 			a.pkg("pip", append([]field{lit("pip")}, margs...), cx)
+		case "http.server", "SimpleHTTPServer":
+			a.httpServer(margs, cx)
 		}
 		return
 	case len(code) > 0:
@@ -803,6 +805,7 @@ func (a *analyzer) ssh(args []field, cx *ctx) {
 		}
 	}
 	i := skipOpts(rest, 0, sshValOpts)
+	a.sshRemoteForward(rest[:min(i, len(rest))], cx)
 	if i >= len(rest) {
 		return
 	}
@@ -1156,6 +1159,9 @@ loop:
 		return
 	}
 	c.via = "xargs"
+	if in != nil && in.secret != "" {
+		c.stdin = &source{secret: in.secret} // the arguments are the secret
+	}
 	a.argv(cmd, c)
 }
 

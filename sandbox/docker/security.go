@@ -16,8 +16,8 @@ import (
 //     and file tools running as root need inside the container;
 //   - no-new-privileges: no setuid binary or file capability raises privileges;
 //   - at most 256 processes (a fork bomb stops there);
-//   - /tmp (512 MiB, nosuid), /var/tmp (256 MiB) and /run (64 MiB) as size-limited tmpfs, the
-//     latter two also noexec;
+//   - /tmp (512 MiB), /var/tmp (256 MiB) and /run (64 MiB) as size-limited tmpfs, all nosuid
+//     and noexec (Docker mounts a tmpfs noexec unless told "exec", so /tmp is noexec too);
 //   - NetworkMode "none" (hostConfig switches to the default network when Config.Network);
 //   - an init process (docker-init / tini) as PID 1, which reaps orphans;
 //   - not privileged, no device, and private PID, IPC, UTS and network namespaces (the zero
