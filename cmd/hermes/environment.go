@@ -173,7 +173,7 @@ func (e *environment) sandbox(ctx context.Context, name string) (sandbox.Backend
 	}
 	dockerCfg := docker.DefaultConfig()
 	dockerCfg.Image, dockerCfg.CPUs, dockerCfg.MemoryBytes, dockerCfg.Network = t.Docker.Image, t.Docker.CPUs, t.Docker.MemoryMB<<20, t.Docker.Network
-	dockerCfg.Workspace, dockerCfg.Profile, dockerCfg.Task = workspace, profile, "cli"
+	dockerCfg.Workspace, dockerCfg.Home, dockerCfg.Profile, dockerCfg.Task = workspace, e.paths.Home, profile, "cli"
 	dockerCfg.Timeout, dockerCfg.OutputLimit = time.Duration(t.Timeout), t.OutputLimit
 	b, err := backend.Open(ctx, backend.Options{
 		Name:     name,

@@ -65,7 +65,7 @@ func TestExecDocker(t *testing.T) {
 	profile := fmt.Sprintf("clitest%d", time.Now().UnixNano())
 	os.MkdirAll(filepath.Join(c.home, "profiles", profile), 0o700)
 	os.Rename(filepath.Join(c.home, "config.toml"), filepath.Join(c.home, "profiles", profile, "config.toml"))
-	t.Cleanup(func() { removeContainer(t, image, profile, c.workspace) })
+	t.Cleanup(func() { removeContainer(t, image, filepath.Join(c.home, "profiles", profile), profile, c.workspace) })
 	out, errOut, code := c.run(t, "", "--profile", profile, "exec", "--backend", "docker", "--", "echo $HERMES_PASSED ${HERMES_NOT_PASSED:-unset}; rm -rf ~; ls /workspace")
 	if code != 0 && strings.Contains(errOut, "Docker") && os.Getenv("CI") != "true" {
 		t.Skipf("no Docker: %s", errOut)
@@ -82,12 +82,12 @@ func TestExecDocker(t *testing.T) {
 	}
 }
 
-// removeContainer removes the container `hermes exec` made for a profile.
-func removeContainer(t *testing.T, image, profile, workspace string) {
+// removeContainer removes the container `hermes exec` made for a profile (whose home is home).
+func removeContainer(t *testing.T, image, home, profile, workspace string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cfg := docker.DefaultConfig()
-	cfg.Image, cfg.Profile, cfg.Task, cfg.Workspace = image, profile, "cli", workspace
+	cfg.Image, cfg.Home, cfg.Profile, cfg.Task, cfg.Workspace = image, home, profile, "cli", workspace
 	b, err := docker.New(ctx, cfg)
 	if err != nil {
 		return

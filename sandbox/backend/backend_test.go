@@ -112,7 +112,7 @@ func TestPluginExecDocker(t *testing.T) {
 	var opened *docker.Backend
 	reg, home := pluginHost(t, func(ctx context.Context, _, workspace string, _ *store.DB) (sandbox.Backend, error) {
 		cfg := docker.DefaultConfig()
-		cfg.Image, cfg.Workspace, cfg.Profile, cfg.Task = image, workspace, "hermes-test", "plugin-exec-"+time.Now().Format("150405.000000")
+		cfg.Image, cfg.Workspace, cfg.Home, cfg.Profile, cfg.Task = image, workspace, filepath.Join(workspace, "..", "hermes-home"), "hermes-test", "plugin-exec-"+time.Now().Format("150405.000000")
 		b, err := docker.New(ctx, cfg)
 		opened = b
 		return b, err
@@ -149,7 +149,7 @@ func TestDenyRulesOnEveryBackend(t *testing.T) {
 			reg, home := pluginHost(t, func(ctx context.Context, home, workspace string, db *store.DB) (sandbox.Backend, error) {
 				rules := classify.Rules{Deny: []string{`^echo DENYME`}, Home: home}
 				cfg := docker.DefaultConfig()
-				cfg.Image, cfg.Workspace, cfg.Profile, cfg.Task = image, workspace, "hermes-test", "deny-"+time.Now().Format("150405.000000")
+				cfg.Image, cfg.Workspace, cfg.Home, cfg.Profile, cfg.Task = image, workspace, filepath.Join(workspace, "..", "hermes-home"), "hermes-test", "deny-"+time.Now().Format("150405.000000")
 				b, err := Open(ctx, Options{
 					Name:   name,
 					Local:  local.Config{Workdir: workspace},

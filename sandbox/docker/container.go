@@ -26,6 +26,7 @@ import (
 // cannot change), and reaping honours both.
 const (
 	labelManaged    = "dev.hermes.managed" // "true"
+	labelHome       = "dev.hermes.home"    // the hermes home directory (Config.Home)
 	labelProfile    = "dev.hermes.profile"
 	labelTask       = "dev.hermes.task"
 	labelOwnerPID   = "dev.hermes.owner-pid"
@@ -37,6 +38,10 @@ const (
 // adoptionFile, on the container's /run tmpfs, names the process that last adopted it.
 const adoptionFile = "/run/hermes-owner"
 
+// usedFile, on /run too, holds the start time (clock ticks since boot) of the container's last
+// command; reaping tells how long the container has been idle from it.
+const usedFile = "/run/hermes-used"
+
 // keepAlive is the container's main process (under the init): it only waits. busybox sleep
 // takes no "infinity"; sh exits at once on SIGTERM, so stopping the container is quick.
 var keepAlive = []string{"/bin/sh", "-c", "while :; do sleep 3600; done"}
@@ -46,9 +51,9 @@ var removeOptions = container.RemoveOptions{Force: true, RemoveVolumes: true}
 // nameUnsafe matches what may not appear in a container name.
 var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
 
-// containerName is deterministic per (profile, task), so two processes racing to create the
-// container collide on the name instead of making two.
-func containerName(profile, task string) string {
+// containerName is deterministic per (home, profile, task), so two processes racing to create
+// the container collide on the name instead of making two.
+func containerName(home, profile, task string) string {
 	slug := func(s string) string {
 		s = nameUnsafe.ReplaceAllString(s, "-")
 		if len(s) > 24 {
@@ -56,7 +61,7 @@ func containerName(profile, task string) string {
 		}
 		return s
 	}
-	sum := sha256.Sum256([]byte(profile + "\x00" + task))
+	sum := sha256.Sum256([]byte(home + "\x00" + profile + "\x00" + task))
 	return "hermes-" + slug(profile) + "-" + slug(task) + "-" + hex.EncodeToString(sum[:5])
 }
 
@@ -64,6 +69,7 @@ func containerName(profile, task string) string {
 func (b *Backend) labels(o owner) map[string]string {
 	return map[string]string{
 		labelManaged:    "true",
+		labelHome:       b.cfg.Home,
 		labelProfile:    b.cfg.Profile,
 		labelTask:       b.cfg.Task,
 		labelOwnerPID:   strconv.Itoa(o.PID),
@@ -85,9 +91,13 @@ func (b *Backend) configHash() string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// managedFilter selects sandbox containers, optionally of one profile and task.
-func managedFilter(profileTask ...string) filters.Args {
+// managedFilter selects sandbox containers, of one home when home is not "", optionally of one
+// profile and task.
+func managedFilter(home string, profileTask ...string) filters.Args {
 	f := filters.NewArgs(filters.Arg("label", labelManaged+"=true"))
+	if home != "" {
+		f.Add("label", labelHome+"="+home)
+	}
 	if len(profileTask) == 2 {
 		f.Add("label", labelProfile+"="+profileTask[0])
 		f.Add("label", labelTask+"="+profileTask[1])
@@ -95,16 +105,16 @@ func managedFilter(profileTask ...string) filters.Args {
 	return f
 }
 
-// find lists this profile and task's containers (normally one at most).
+// find lists this home, profile and task's containers (normally one at most).
 func (b *Backend) find(ctx context.Context) ([]container.Summary, error) {
-	list, err := b.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: managedFilter(b.cfg.Profile, b.cfg.Task)})
+	list, err := b.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: managedFilter(b.cfg.Home, b.cfg.Profile, b.cfg.Task)})
 	if err != nil {
 		return nil, b.wrap("list containers", err)
 	}
 	// The label filter matches "key=value" exactly, but be strict anyway.
 	out := list[:0]
 	for _, c := range list {
-		if c.Labels[labelProfile] == b.cfg.Profile && c.Labels[labelTask] == b.cfg.Task {
+		if c.Labels[labelHome] == b.cfg.Home && c.Labels[labelProfile] == b.cfg.Profile && c.Labels[labelTask] == b.cfg.Task {
 			out = append(out, c)
 		}
 	}
@@ -213,7 +223,7 @@ func (b *Backend) create(ctx context.Context, o owner) (string, error) {
 		WorkingDir: WorkspaceDir,
 		Labels:     b.labels(o),
 	}
-	name := containerName(b.cfg.Profile, b.cfg.Task)
+	name := containerName(b.cfg.Home, b.cfg.Profile, b.cfg.Task)
 	resp, err := b.cli.ContainerCreate(ctx, cfg, b.cfg.hostConfig(), nil, nil, name)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) { // the image went away since the check: check again

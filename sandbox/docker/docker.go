@@ -1,15 +1,17 @@
 // Package docker runs sandboxed commands in a Docker container, through the Engine API
 // (github.com/docker/docker/client; the docker program is never executed).
 //
-// Each (profile, task) gets one long-lived container, labelled so that later processes find it
-// again, hardened by SecurityDefaults, with the workspace bind-mounted at /workspace. Its main
+// Each (home, profile, task) gets one long-lived container, labelled so that later processes of
+// the same hermes home find it again (and no other home ever does), hardened by SecurityDefaults, with the workspace bind-mounted at /workspace. Its main
 // process only sleeps; every command is an exec into it, so a command costs an exec, not a
 // container start. A command that outlives its timeout has its whole process tree killed (see
 // killScript) and ends with exit code 124.
 //
 // Containers outlive the process that made them (Close leaves them running) so a later run of
-// the same task finds its state again. Containers whose owner process is gone are reaped: by
-// Reap, and opportunistically by New.
+// the same task finds its state again. A container is abandoned when the process that made it
+// and the one that last adopted it are both gone AND no command ran in it for Config.IdleTimeout
+// (a CLI call's process exits as soon as it returns, so a gone owner alone means nothing). New
+// removes the abandoned containers of its own home, never another home's; Reap does the same.
 package docker
 
 import (
@@ -38,6 +40,8 @@ const (
 	DefaultTimeout     = 180 * time.Second
 	DefaultProfile     = "default"
 	DefaultTask        = "default"
+	// DefaultIdleTimeout is how long an ownerless container is kept after its last command.
+	DefaultIdleTimeout = time.Hour
 )
 
 // WorkspaceDir is where Config.Workspace appears inside the container, and the commands'
@@ -59,11 +63,17 @@ type Config struct {
 	Network bool
 	// Workspace is a host directory, bind-mounted read-write at /workspace. Required.
 	Workspace string
+	// Home is the hermes home directory (of the profile) the container belongs to: containers
+	// are keyed and labelled by it, so two homes never share or remove each other's. Required.
+	Home string
 	// Profile is the hermes profile name; default "default".
 	Profile string
-	// Task is the task or session id; there is one container per (Profile, Task). Default
-	// "default".
+	// Task is the task or session id; there is one container per (Home, Profile, Task).
+	// Default "default".
 	Task string
+	// IdleTimeout is how long a container whose owner processes are gone is kept after its last
+	// command before New (or Reap) removes it; 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
 	// Timeout is the per-command timeout when a Request has none; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// OutputLimit caps a command's output in characters (sandbox.CapOutput); 0 means
@@ -81,6 +91,7 @@ func DefaultConfig() Config {
 		MemoryBytes: DefaultMemoryBytes,
 		Profile:     DefaultProfile,
 		Task:        DefaultTask,
+		IdleTimeout: DefaultIdleTimeout,
 		Timeout:     DefaultTimeout,
 		OutputLimit: sandbox.DefaultOutputLimit,
 	}
@@ -107,6 +118,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Timeout <= 0 {
 		c.Timeout = d.Timeout
 	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = d.IdleTimeout
+	}
+	if c.Home == "" {
+		return c, errors.New("docker: no hermes home configured (Config.Home)")
+	}
+	home, err := filepath.Abs(c.Home)
+	if err != nil {
+		return c, fmt.Errorf("docker: home %q: %w", c.Home, err)
+	}
+	c.Home = home
 	if c.OutputLimit <= 0 {
 		c.OutputLimit = d.OutputLimit
 	}
@@ -144,7 +166,7 @@ func (e *ImageError) Error() string {
 
 func (e *ImageError) Unwrap() error { return e.Err }
 
-// Backend runs commands in the (profile, task)'s container. It is safe for concurrent use.
+// Backend runs commands in the (home, profile, task)'s container. It is safe for concurrent use.
 type Backend struct {
 	cfg   Config
 	cli   *client.Client
@@ -181,9 +203,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	// whoever made it.
 	rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	_, _ = reap(rctx, cli, b.owner, func(labels map[string]string) bool {
-		return labels[labelProfile] == cfg.Profile && labels[labelTask] == cfg.Task
-	})
+	_, _ = b.Reap(rctx)
 	return b, nil
 }
 
@@ -225,7 +245,7 @@ func (b *Backend) Close() error {
 	return b.cli.Close()
 }
 
-// Remove removes this profile and task's container(s), running or not.
+// Remove removes this home, profile and task's container(s), running or not.
 func (b *Backend) Remove(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -243,10 +263,9 @@ func (b *Backend) Remove(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Reap removes the hermes containers whose owner process is gone (see Reap), keeping this
-// backend's own.
+// Reap removes this home's abandoned containers (see Reap), keeping this backend's own.
 func (b *Backend) Reap(ctx context.Context) ([]string, error) {
-	return reap(ctx, b.cli, b.owner, func(labels map[string]string) bool {
+	return reap(ctx, b.cli, b.owner, b.cfg.Home, b.cfg.IdleTimeout, func(labels map[string]string) bool {
 		return labels[labelProfile] == b.cfg.Profile && labels[labelTask] == b.cfg.Task
 	})
 }

@@ -456,8 +456,11 @@ func deadPID(t *testing.T) int {
 func TestReap(t *testing.T) {
 	ctx := context.Background()
 	me := self()
-	mk := func(o owner) *Backend {
-		b := newBackend(t, nil)
+	home := t.TempDir()
+	mkIn := func(home string, o owner) *Backend {
+		cfg := testConfig(t)
+		cfg.Home = home
+		b := newBackend(t, &cfg)
 		if err := b.EnsureImage(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -470,6 +473,7 @@ func TestReap(t *testing.T) {
 		b.id = id
 		return b
 	}
+	mk := func(o owner) *Backend { return mkIn(home, o) }
 	dead := mk(owner{PID: deadPID(t), Host: me.Host, Start: me.Start})
 	reused := mk(owner{PID: me.PID, Host: me.Host, Start: "another-boot:1"})
 	live := mk(me)
@@ -483,7 +487,15 @@ func TestReap(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	removed, err := Reap(ctx, live.cli)
+	// Another home's container, its owner gone and idle: never this home's to remove.
+	elsewhere := mkIn(t.TempDir(), owner{PID: deadPID(t), Host: me.Host, Start: me.Start})
+
+	// Used within the idle timeout (all were just made): nothing is abandoned yet, although
+	// some owners are gone, as a CLI call's owner is as soon as it returns.
+	if removed, err := Reap(ctx, live.cli, home, time.Hour); err != nil || len(removed) != 0 {
+		t.Fatalf("reap within the idle timeout removed %v (%v)", removed, err)
+	}
+	removed, err := Reap(ctx, live.cli, home, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +504,8 @@ func TestReap(t *testing.T) {
 		b    *Backend
 		gone bool
 	}{{"dead owner", dead, true}, {"reused pid", reused, true}, {"stopped, dead owner", stopped, true},
-		{"live owner", live, false}, {"other host", otherHost, false}, {"adopted by a live process", adopted, false}} {
+		{"live owner", live, false}, {"other host", otherHost, false}, {"adopted by a live process", adopted, false},
+		{"another home", elsewhere, false}} {
 		// (A parallel test's New may have reaped the stale ones first.)
 		_, err := live.cli.ContainerInspect(ctx, c.b.id)
 		if gone := cerrdefs.IsNotFound(err); gone != c.gone || !c.gone && slices.Contains(removed, c.b.id) {
@@ -541,7 +554,7 @@ func TestMissingImageError(t *testing.T) {
 func TestDaemonUnavailable(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no-docker.sock"))
 	cfg := DefaultConfig()
-	cfg.Workspace = t.TempDir()
+	cfg.Workspace, cfg.Home = t.TempDir(), t.TempDir()
 	_, err := New(context.Background(), cfg)
 	if !errors.Is(err, ErrDaemonUnavailable) || !strings.Contains(err.Error(), `start Docker, or set terminal.backend = "local"`) {
 		t.Errorf("err = %v", err)
@@ -555,17 +568,22 @@ func TestConfigDefaults(t *testing.T) {
 	if _, err := (Config{Workspace: filepath.Join(t.TempDir(), "missing")}).withDefaults(); err == nil {
 		t.Error("missing workspace accepted")
 	}
-	c, err := (Config{Workspace: "."}).withDefaults()
+	if _, err := (Config{Workspace: "."}).withDefaults(); err == nil || err.Error() != "docker: no hermes home configured (Config.Home)" {
+		t.Errorf("no home: %v", err)
+	}
+	c, err := (Config{Workspace: ".", Home: "h"}).withDefaults()
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := DefaultConfig()
 	if c.Image != DefaultImage || c.CPUs != 1 || c.MemoryBytes != 2<<30 || c.Network || c.Timeout != 180*time.Second ||
 		c.OutputLimit != sandbox.DefaultOutputLimit || c.Profile != "default" || !filepath.IsAbs(c.Workspace) ||
+		!filepath.IsAbs(c.Home) || c.IdleTimeout != time.Hour ||
 		d.Image != c.Image || d.MemoryBytes != c.MemoryBytes {
 		t.Errorf("defaults: %+v", c)
 	}
-	if n := containerName("my profile", "task/1"); n != containerName("my profile", "task/1") || n == containerName("my profile", "task-1") || strings.ContainsAny(n, " /") {
+	if n := containerName("/h", "my profile", "task/1"); n != containerName("/h", "my profile", "task/1") || n == containerName("/h", "my profile", "task-1") ||
+		n == containerName("/other", "my profile", "task/1") || strings.ContainsAny(n, " /") {
 		t.Errorf("container name %q", n)
 	}
 }
@@ -621,5 +639,56 @@ func TestContainerStoppedByACommand(t *testing.T) {
 	run(t, b, "kill -9 -1", 0)
 	if out := mustSucceed(t, b, "cat /workspace/f"); out != "here\n" || b.ContainerID() != id {
 		t.Errorf("after kill -9 -1: %q in %s (was %s)", out, b.ContainerID(), id)
+	}
+}
+
+// TestHomesAndProfilesKeepTheirContainers: two hermes homes with the same profile, task and
+// workspace get two containers (B cannot read what A left in /tmp), and neither B nor another
+// profile of A removes A's container, although its owner — a CLI call — has exited.
+func TestHomesAndProfilesKeepTheirContainers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	me := self()
+	cfgA := testConfig(t)
+	a := newBackend(t, &cfgA)
+	if err := a.EnsureImage(ctx); err != nil {
+		t.Fatal(err)
+	}
+	a.mu.Lock()
+	idA, err := a.create(ctx, owner{PID: deadPID(t), Host: me.Host, Start: me.Start})
+	a.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.id = idA
+	mustSucceed(t, a, "echo secret-of-A > /tmp/A.txt")
+
+	cfgB := cfgA
+	cfgB.Home = t.TempDir()
+	b := newBackend(t, &cfgB)
+	if res := run(t, b, "cat /tmp/A.txt", 0); res.ExitCode == 0 || strings.Contains(res.Output, "secret-of-A") {
+		t.Fatalf("home B read home A's file: exit %d %q", res.ExitCode, res.Output)
+	}
+	if b.ContainerID() == idA {
+		t.Fatal("home B uses home A's container")
+	}
+
+	cfgP := cfgA
+	cfgP.Profile = "hermes-test-other"
+	p := newBackend(t, &cfgP)
+	mustSucceed(t, p, "true")
+
+	if _, err := a.cli.ContainerInspect(ctx, idA); err != nil {
+		t.Fatalf("home A's container is gone after B and another profile ran: %v", err)
+	}
+	if out := mustSucceed(t, a, "cat /tmp/A.txt"); out != "secret-of-A\n" || a.ContainerID() != idA {
+		t.Fatalf("home A's container: %q in %s (was %s)", out, a.ContainerID(), idA)
+	}
+	labels := map[string]string{}
+	if ci, err := a.cli.ContainerInspect(ctx, idA); err == nil {
+		labels = ci.Config.Labels
+	}
+	if labels[labelHome] != cfgA.Home || labels[labelProfile] != cfgA.Profile || labels[labelTask] != cfgA.Task {
+		t.Fatalf("labels %v", labels)
 	}
 }

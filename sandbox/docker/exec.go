@@ -22,7 +22,8 @@ import (
 )
 
 // wrapperScript runs each command ($1). It first prints its own pid and start time (field 22
-// of /proc/PID/stat) as the first line of stdout, which Run strips from the output, then
+// of /proc/PID/stat) as the first line of stdout, which Run strips from the output, records
+// the start time in usedFile (when the container was last used, for reaping), then
 // execs the command's shell in its place. The exec'd process leads its own session and
 // process group (runc makes every exec a session leader), and everything the command starts
 // inherits both unless it calls setsid itself; killScript kills by them.
@@ -31,6 +32,7 @@ const wrapperScript = `c=$1
 s=${s##*) }
 set -- $s
 echo "$$ ${20}"
+{ echo "${20}" > ` + usedFile + `; } 2>/dev/null
 exec /bin/sh -c "$c"`
 
 // killScript kills the process tree of the command whose wrapper had pid $1 and start time $2:

@@ -47,6 +47,7 @@ func testConfig(t testing.TB) Config {
 	cfg := DefaultConfig()
 	cfg.Image = testImage()
 	cfg.Workspace = t.TempDir()
+	cfg.Home = t.TempDir()
 	cfg.Profile = "hermes-test"
 	cfg.Task = uniqueTask(t)
 	return cfg
