@@ -248,6 +248,28 @@ BEGIN
 	INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
 END;
 `,
+
+	// v7: plugins' capability uses (see activity.go): one row per HTTP request, file opened, env
+	// key or kv key read or written, command run, denial or limit hit. Kept as a ring per plugin
+	// by AppendActivity, so a plugin calling in a loop cannot grow the database without bound.
+	// Only names are stored: a URL's host and path (no query), a key's name, never a value.
+	`
+CREATE TABLE activity (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	time    TEXT NOT NULL,
+	plugin  TEXT NOT NULL CHECK (plugin <> ''),
+	tool    TEXT NOT NULL,
+	session TEXT NOT NULL,
+	kind    TEXT NOT NULL CHECK (kind <> ''),
+	op      TEXT NOT NULL,
+	target  TEXT NOT NULL,
+	outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'denied', 'limit', 'error', 'dropped')),
+	detail  TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX activity_by_plugin ON activity (plugin, id);
+CREATE INDEX activity_by_time ON activity (time);
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

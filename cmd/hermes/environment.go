@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/redact"
@@ -38,6 +39,7 @@ type environment struct {
 	loaded    bool
 	db        *store.DB
 	reg       *registry.Registry
+	activity  *activity.Recorder         // plugins' capability uses, written to db in batches
 	backends  map[string]sandbox.Backend // opened ones, by name: the terminal tool and plugins share one
 	gate      *approval.Gate             // one per process, so a [s]ession answer holds for all callers
 	sandboxMu sync.Mutex                 // plugins open the backend from their calls' goroutines
@@ -119,7 +121,8 @@ func (e *environment) registry() (*registry.Registry, error) {
 	e.executor = backend.NewPluginExecutor(func(ctx context.Context) (sandbox.Backend, error) {
 		return e.sandbox(ctx, "")
 	}, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout))
-	e.reg = registry.New(db, engine, e.paths, e.cfg).WithExecutor(e.executor)
+	e.activity = activity.NewRecorder(db, e.cfg.Plugins.ActivityPerPlugin, 0, e.logger)
+	e.reg = registry.New(db, engine, e.paths, e.cfg).WithExecutor(e.executor).WithActivity(e.activity)
 	return e.reg, nil
 }
 
@@ -295,6 +298,9 @@ func (e *environment) progress() io.Writer {
 func (e *environment) close() error {
 	if e.reg != nil {
 		_ = e.reg.Close(context.Background())
+	}
+	if e.activity != nil {
+		_ = e.activity.Close() // after the plugins, so their last uses are written
 	}
 	for _, b := range e.backends {
 		_ = b.Close()

@@ -175,6 +175,7 @@ func newApp(s *streams) *cli.App {
 					newPluginsInstallCmd(env),
 					newPluginsListCmd(env),
 					newPluginsInfoCmd(env),
+					newPluginsActivityCmd(env),
 					newPluginsUpdateCmd(env),
 					newPluginsResetCmd(env),
 					newPluginsEnableCmd(env),

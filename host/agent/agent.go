@@ -37,6 +37,7 @@ import (
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -295,6 +296,7 @@ func (a *Agent) Run(ctx context.Context, session store.Session, userText string,
 	if session.ID == "" {
 		return "", errors.New("agent: session has no id")
 	}
+	ctx = activity.WithSession(ctx, session.ID)
 	prior, err := a.st.Messages(ctx, session.ID, store.SessionFilter{Source: session.Source, AllSources: session.Source == ""})
 	if err != nil {
 		return "", fmt.Errorf("agent: load session: %w", err)

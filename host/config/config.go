@@ -99,6 +99,9 @@ type Plugins struct {
 	// They are installed and verified like any other; without this they stay unloaded, so
 	// cloning a repository never brings code that runs. Default: false.
 	ProjectLocal bool `toml:"project_local"`
+	// ActivityPerPlugin is how many capability uses (hermes plugins activity) are kept per
+	// plugin; older ones are dropped as new ones come. Default 10000.
+	ActivityPerPlugin int `toml:"activity_per_plugin"`
 }
 
 // API configures `hermes api`, the OpenAI-compatible server. Its key (API_SERVER_KEY) and CORS
@@ -238,6 +241,8 @@ func (c Config) validate() error {
 		return errors.New("plugins.limits.http_response_bytes must be positive")
 	case c.Plugins.MaxInstances < 0:
 		return errors.New("plugins.max_instances must not be negative")
+	case c.Plugins.ActivityPerPlugin < 0:
+		return errors.New("plugins.activity_per_plugin must not be negative")
 	}
 	switch {
 	case c.Model.BaseURL == "" || c.Model.Name == "":

@@ -28,7 +28,7 @@ func Default() Config {
 	return Config{
 		Model:    Model{BaseURL: "https://openrouter.ai/api/v1", Name: "anthropic/claude-sonnet-4", APIKeyEnv: "OPENROUTER_API_KEY"},
 		Agent:    Agent{MaxIterations: 20, MaxParallel: 4, ToolResultLimit: 20_000},
-		Plugins:  Plugins{Limits: DefaultLimits()},
+		Plugins:  Plugins{Limits: DefaultLimits(), ActivityPerPlugin: 10000},
 		Terminal: DefaultTerminal(),
 		API:      DefaultAPI(),
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/abi/manifest"
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/wasm"
 	"github.com/hermes-agent/hermes/store"
@@ -47,6 +48,7 @@ type Registry struct {
 	paths  config.Paths
 	cfg    config.Config
 	exec   wasm.Executor
+	acts   activity.Sink
 
 	mu       sync.Mutex
 	loaded   map[string]*loadedPlugin
@@ -71,6 +73,12 @@ func New(st Store, engine *wasm.Engine, paths config.Paths, cfg config.Config) *
 // WithExecutor returns r with plugins' exec capability served by e.
 func (r *Registry) WithExecutor(e wasm.Executor) *Registry {
 	r.exec = e
+	return r
+}
+
+// WithActivity returns r with every capability use of its plugins recorded to s.
+func (r *Registry) WithActivity(s activity.Sink) *Registry {
+	r.acts = s
 	return r
 }
 

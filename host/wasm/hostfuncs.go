@@ -1,12 +1,14 @@
 package wasm
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -123,11 +125,12 @@ var hostFuncs = map[string]hostFunc{
 		return nil
 	},
 
-	"config_get": func(in *instance, _ context.Context, s []uint64) error {
+	"config_get": func(in *instance, _ context.Context, s []uint64) (err error) {
 		key, err := in.arena.block(s[0])
 		if err != nil {
 			return err
 		}
+		defer func() { in.record("env", "get", string(key), err) }()
 		if !slices.Contains(in.plugin.spec.Granted.Env, string(key)) {
 			return &deniedError{capability: abi.CapEnv, detail: fmt.Sprintf("key %q is not granted to this plugin", truncate(string(key), 80))}
 		}
@@ -145,11 +148,12 @@ var hostFuncs = map[string]hostFunc{
 		return err
 	},
 
-	"var_get": func(in *instance, ctx context.Context, s []uint64) error {
+	"var_get": func(in *instance, ctx context.Context, s []uint64) (err error) {
 		key, err := in.arena.block(s[0])
 		if err != nil {
 			return err
 		}
+		defer func() { in.record("kv", "get", string(key), err) }()
 		value, ok, err := in.plugin.spec.KV.Get(ctx, string(key))
 		if err != nil {
 			return fmt.Errorf("kv get: %w", err)
@@ -161,11 +165,16 @@ var hostFuncs = map[string]hostFunc{
 		s[0], err = in.arena.allocBytes(value)
 		return err
 	},
-	"var_set": func(in *instance, ctx context.Context, s []uint64) error {
+	"var_set": func(in *instance, ctx context.Context, s []uint64) (err error) {
 		key, err := in.arena.block(s[0])
 		if err != nil {
 			return err
 		}
+		op := "set"
+		if s[1] == 0 {
+			op = "delete"
+		}
+		defer func() { in.record("kv", op, string(key), err) }()
 		if s[1] == 0 {
 			return in.plugin.spec.KV.Delete(ctx, string(key))
 		}
@@ -176,7 +185,7 @@ var hostFuncs = map[string]hostFunc{
 		return in.plugin.spec.KV.Set(ctx, string(key), value)
 	},
 
-	"http_request": func(in *instance, ctx context.Context, s []uint64) error {
+	"http_request": func(in *instance, ctx context.Context, s []uint64) (err error) {
 		reqJSON, err := in.arena.block(s[0])
 		if err != nil {
 			return err
@@ -185,6 +194,7 @@ var hostFuncs = map[string]hostFunc{
 		if err := json.Unmarshal(reqJSON, &req); err != nil {
 			return fmt.Errorf("request is not the JSON {\"url\": ..., \"method\": ...}: %w", err)
 		}
+		defer func() { in.record("http", strings.ToUpper(cmp.Or(req.Method, "GET")), httpTarget(req.URL), err) }()
 		var body []byte
 		if s[1] != 0 {
 			if body, err = in.arena.block(s[1]); err != nil {
@@ -224,7 +234,7 @@ var hostFuncs = map[string]hostFunc{
 		return nil
 	},
 
-	"hermes_exec": func(in *instance, ctx context.Context, s []uint64) error {
+	"hermes_exec": func(in *instance, ctx context.Context, s []uint64) (err error) {
 		reqJSON, err := in.arena.block(s[0])
 		if err != nil {
 			return err
@@ -233,6 +243,8 @@ var hostFuncs = map[string]hostFunc{
 		if err := json.Unmarshal(reqJSON, &req); err != nil {
 			return fmt.Errorf("request is not the JSON {\"command\": ...}: %w", err)
 		}
+		verdict := ""
+		defer func() { in.recordDetail("exec", "run", req.Command, verdict, err) }()
 		if in.plugin.spec.Exec == nil {
 			return &deniedError{capability: abi.CapExec, detail: "no sandbox backend is configured for plugin commands"}
 		}
@@ -240,6 +252,7 @@ var hostFuncs = map[string]hostFunc{
 		if err != nil {
 			return err
 		}
+		verdict = fmt.Sprintf("ran, exit code %d", res.ExitCode)
 		out, err := json.Marshal(res)
 		if err != nil {
 			return err

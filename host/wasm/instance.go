@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
 )
 
 // instanceKey carries the *instance through a call's context to the host functions.
@@ -45,6 +46,10 @@ type instance struct {
 	failure     *abi.Error
 	httpStatus  int32
 	httpHeaders []byte
+	tool        string // the export being called, and the session it was called for, for activity
+	session     string
+	// refusalRecorded is set when this call's activity already holds a denial or limit hit.
+	refusalRecorded bool
 
 	stdout, stderr boundedBuffer
 }
@@ -68,8 +73,8 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		WithSysNanotime().
 		WithSysNanosleep().
 		WithRandSource(rand.Reader)
-	if p.fsConfig != nil {
-		cfg = cfg.WithFSConfig(p.fsConfig)
+	if fsc := p.fsConfigFor(in); fsc != nil {
+		cfg = cfg.WithFSConfig(fsc)
 	}
 	instCtx := experimental.WithMemoryAllocator(context.WithValue(ctx, instanceKey{}, in), memoryAllocator)
 	mod, err := p.runtime.InstantiateModule(instCtx, p.compiled, cfg)
@@ -167,11 +172,16 @@ func (in *instance) call(ctx context.Context, export string, input []byte) ([]by
 		// The tool list is bounded by the ABI, not by what one tool may return.
 		in.describing = true
 	}
+	in.tool, in.session, in.refusalRecorded = export, activity.SessionOf(ctx), false
+	if in.describing {
+		in.tool = ""
+	}
 	rc, err := in.run(ctx, f, input)
 	in.describing = false
 	defer in.end()
 	if err != nil {
 		ae := in.classifyErr(err, "call")
+		in.recordCallLimit(export, ae)
 		if tail := tailOf(string(in.stderr.buf), 512); tail != "" && ae.Code == abi.CodeTrap {
 			ae.Message += "; plugin stderr: " + tail
 		}

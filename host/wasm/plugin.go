@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/fsguard"
 	"github.com/hermes-agent/hermes/host/netguard"
 )
@@ -59,6 +60,8 @@ type Spec struct {
 	Inert bool
 	// MaxInstances bounds concurrent calls (and warm instances); 0 means GOMAXPROCS, at least 2.
 	MaxInstances int
+	// Activity receives every capability use (see host/activity); nil records nothing.
+	Activity activity.Sink
 }
 
 // Plugin is a compiled, linked plugin with a pool of instances. Safe for concurrent calls.
@@ -70,6 +73,7 @@ type Plugin struct {
 	runtime    wazero.Runtime
 	compiled   wazero.CompiledModule
 	fsConfig   wazero.FSConfig
+	mounts     []guardedMount
 	closers    []io.Closer
 	http       *netguard.Client
 	logger     *slog.Logger
@@ -226,6 +230,7 @@ func (p *Plugin) mount() error {
 			return badPlugin(p.spec.Name, "mount %s at %s: %v", m.HostDir, m.GuestPath, err)
 		}
 		p.closers = append(p.closers, closer)
+		p.mounts = append(p.mounts, guardedMount{fs: fs, guest: m.GuestPath})
 		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(fs, m.GuestPath)
 	}
 	p.fsConfig = cfg

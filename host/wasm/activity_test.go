@@ -1,0 +1,100 @@
+package wasm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
+)
+
+type memSink struct {
+	mu     sync.Mutex
+	events []activity.Event
+}
+
+func (m *memSink) Record(e activity.Event) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.events = append(m.events, e)
+}
+
+func (m *memSink) take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for _, e := range m.events {
+		out = append(out, fmt.Sprintf("%s %s %s %s %s %s", e.Tool, e.Session, e.Kind, e.Op, e.Target, e.Outcome))
+	}
+	m.events = nil
+	return out
+}
+
+// Every capability use reaches the sink with its tool and session, allowed or refused, and only
+// names: no query string, no value.
+func TestActivityIsRecorded(t *testing.T) {
+	e := newTestEngine(t)
+	ctx := activity.WithSession(context.Background(), "sess-1")
+	ws := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ws, "out"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(ws, "a.txt"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		fixture string
+		mounts  []Mount
+		limits  func(*abi.Limits)
+		tool    string
+		args    string
+		want    []string
+	}{
+		{name: "env granted", fixture: "envsnoop", tool: "get", args: `{"key":"HOSTILE_ALLOWED"}`,
+			want: []string{"get sess-1 env get HOSTILE_ALLOWED ok"}},
+		{name: "env denied", fixture: "envsnoop", tool: "get", args: `{"key":"AWS_SECRET"}`,
+			want: []string{"get sess-1 env get AWS_SECRET denied"}},
+		{name: "kv set and delete", fixture: "kvsnoop", tool: "set", args: `{"key":"k1","value":"secret-value"}`,
+			want: []string{"set sess-1 kv set k1 ok"}},
+		{name: "kv get", fixture: "kvsnoop", tool: "get", args: `{"key":"k1"}`,
+			want: []string{"get sess-1 kv get k1 ok"}},
+		{name: "http denied, no query kept", fixture: "httpescape", tool: "fetch", args: `{"url":"http://169.254.169.254/latest/meta-data?token=abc"}`,
+			want: []string{"fetch sess-1 http GET 169.254.169.254/latest/meta-data denied"}},
+		{name: "file read", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "read", args: `{"path":"/workspace/a.txt"}`,
+			want: []string{"read sess-1 fs read /workspace/a.txt ok"}},
+		{name: "file write refused on a read-only mount", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "write", args: `{"path":"/workspace/b.txt","content":"x"}`,
+			want: []string{"write sess-1 fs write /workspace/b.txt denied"}},
+		{name: "timeout", fixture: "loop", tool: "spin", limits: func(l *abi.Limits) { l.Timeout = abi.Duration(200 * time.Millisecond) },
+			want: []string{"spin sess-1 limit call spin limit"}},
+	}
+	sink := &memSink{}
+	kv := &mapKV{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := specFor(t, "testdata/hostile/"+tt.fixture)
+			spec.Activity, spec.KV, spec.Mounts = sink, kv, tt.mounts
+			spec.Env = func(string) (string, bool, error) { return "v", true, nil }
+			if tt.limits != nil {
+				tt.limits(&spec.Limits)
+			}
+			p := load(t, e, spec)
+			_, _ = p.Call(ctx, tt.tool, []byte(tt.args))
+			got := sink.take()
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("activity:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+			for _, g := range got {
+				if strings.Contains(g, "secret-value") || strings.Contains(g, "token") {
+					t.Errorf("a value reached the activity: %s", g)
+				}
+			}
+		})
+	}
+}
