@@ -70,4 +70,10 @@ run "$HERMES" tools call files.read '{"path":"README.md","limit":1}'
 run "$HERMES" plugins audit
 mv "$MODULE.orig" "$MODULE"
 
+step "What the plugins did: every capability use, refused ones included" "hermes plugins activity files"
+run "$HERMES" plugins activity files
+
 printf '\nDemo home: %s (delete it whenever you like)\n' "$HERMES_HOME"
+printf 'To see it all in your browser: HERMES_HOME=%s %s dashboard\n' "$HERMES_HOME" "$HERMES"
+printf 'then open the one-time login link it prints (http://127.0.0.1:9119/login?token=...).\n'
+

@@ -212,6 +212,7 @@ func newApp(s *streams) *cli.App {
 			newRunCmd(env),
 			newChatCmd(env),
 			newAPICmd(env),
+			newDashboardCmd(env),
 			{
 				Name:        "mcp",
 				Usage:       "serve plugin tools to Model Context Protocol clients",

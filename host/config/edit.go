@@ -76,6 +76,30 @@ func SetDotEnv(path, key, value string) error {
 	return WriteFileAtomic(path, []byte(strings.Join(out, "\n")+"\n"), 0o600)
 }
 
+// DeleteDotEnv removes key's lines from the .env file at path, keeping every other line, and
+// writes it atomically with mode 0600. A key that is not there is not an error.
+func DeleteDotEnv(path, key string) error {
+	if !envNameRe.MatchString(key) {
+		return fmt.Errorf("%q is not a variable name", key)
+	}
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		k, _, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(l), "export "), "=")
+		if ok && strings.TrimSpace(k) == key && !strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return WriteFileAtomic(path, []byte(strings.Join(out, "\n")+"\n"), 0o600)
+}
+
 // quoteEnv quotes a value that a .env reader would otherwise change.
 func quoteEnv(v string) string {
 	if v == "" || strings.ContainsAny(v, " \t#\"'") {

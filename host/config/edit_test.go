@@ -47,6 +47,25 @@ func TestSetDotEnvKeepsLines(t *testing.T) {
 	}
 }
 
+func TestDeleteDotEnv(t *testing.T) {
+	path := filepath.Join(t.TempDir(), ".env")
+	if err := DeleteDotEnv(path, "A"); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	os.WriteFile(path, []byte("# A=keep this comment\nA=1\nexport B=2\nC=3\n"), 0o600)
+	for _, k := range []string{"A", "B", "NOT_THERE"} {
+		if err := DeleteDotEnv(path, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "# A=keep this comment\nC=3\n" {
+		t.Errorf("got %q", b)
+	}
+	if err := DeleteDotEnv(path, "BAD KEY"); err == nil || err.Error() != `"BAD KEY" is not a variable name` {
+		t.Errorf("bad key: %v", err)
+	}
+}
+
 func TestSetTOML(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.toml")
 	steps := []struct{ key, value string }{

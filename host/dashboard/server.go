@@ -1,0 +1,382 @@
+// Package dashboard is `hermes dashboard`: a web page on this machine to see and manage
+// plugins, their grants and activity, sessions, keys, approvals and skills. Pages are rendered
+// on the server with html/template (everything shown is escaped) from templates embedded in the
+// binary; there is no JavaScript.
+//
+// It is built to be left running on a shared machine. Every request but the login page needs
+// a session cookie, got by opening the one-time login URL printed at start (or, when a password
+// is configured, by typing it); the Host header must name the bound address or localhost (DNS
+// rebinding); cross-origin requests are refused (http.CrossOriginProtection) and every POST
+// carries the session's CSRF token; no GET changes anything. Key values are write-only: no page,
+// response or log holds one.
+package dashboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hermes-agent/hermes/host/apiserver"
+	"github.com/hermes-agent/hermes/host/config"
+	"github.com/hermes-agent/hermes/host/doctor"
+	"github.com/hermes-agent/hermes/host/registry"
+	"github.com/hermes-agent/hermes/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Plugins is what the dashboard needs of the registry.
+type Plugins interface {
+	List(ctx context.Context) ([]registry.Info, error)
+	Get(ctx context.Context, name string) (registry.Info, error)
+	Record(ctx context.Context, name string) (store.PluginRecord, error)
+	Versions(ctx context.Context, name string) ([]store.PluginRecord, error)
+	SetEnabled(ctx context.Context, name string, enabled bool) error
+	Remove(ctx context.Context, name string) error
+}
+
+// Store is what the dashboard needs of the state database.
+type Store interface {
+	ListSessions(ctx context.Context, f store.SessionFilter) ([]store.Session, error)
+	GetSession(ctx context.Context, id string, f store.SessionFilter) (store.Session, error)
+	Messages(ctx context.Context, id string, f store.SessionFilter) ([]store.Message, error)
+	Search(ctx context.Context, query string, f store.SessionFilter) ([]store.SearchHit, error)
+	DeleteSession(ctx context.Context, id string, f store.SessionFilter) error
+	ListApprovals(ctx context.Context) ([]store.Approval, error)
+	RevokeApproval(ctx context.Context, id int64) error
+	ListActivity(ctx context.Context, f store.ActivityFilter) ([]store.Activity, error)
+	ActivityByDay(ctx context.Context, f store.ActivityFilter) ([]store.ActivityDay, error)
+	ListSkills(ctx context.Context) ([]store.SkillRecord, error)
+	SkillVersions(ctx context.Context, name string) ([]store.SkillVersion, error)
+}
+
+// Keys is the .env file: names and values in, never values out.
+type Keys interface {
+	Read() (map[string]string, error)
+	Set(name, value string) error
+	Delete(name string) error
+}
+
+// Status is what the status page shows about this hermes.
+type Status struct {
+	Version, Profile, Home, Backend, BaseURL, Model string
+	// Docker answers the daemon's version, or why it cannot be reached.
+	Docker func(context.Context) (string, error)
+	// Doctor runs `hermes doctor`'s checks (on request: they may reach the provider).
+	Doctor func(context.Context) []doctor.Check
+}
+
+// Options configure a Server.
+type Options struct {
+	Addr     string // host:port the listener is bound to, for the Host check and the login URL
+	TLS      bool   // served over TLS: cookies are Secure and the URL https
+	Password string // optional: typed on the login page instead of opening the login URL
+	Plugins  Plugins
+	Store    Store
+	Keys     Keys
+	Status   Status
+	Logger   *slog.Logger
+	// SessionTTL is how long a login lasts. Default 12h.
+	SessionTTL time.Duration
+	// ActivityPerPlugin is shown with the activity, as the ring's size.
+	ActivityPerPlugin int
+}
+
+// CheckBind refuses a non-loopback address unless it is served over TLS and a password is
+// set: the dashboard reads and writes the user's keys.
+func CheckBind(host string, tls, password bool) error {
+	if apiserver.IsLoopback(host) {
+		return nil
+	}
+	if !tls || !password {
+		shown := host
+		if shown == "" {
+			shown = "every interface"
+		}
+		return fmt.Errorf("refusing to serve the dashboard on %s: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)", shown)
+	}
+	return nil
+}
+
+const (
+	cookieName    = "hermes_dashboard"
+	maxFailures   = 10 // failed logins per failureWindow before logins are refused
+	failureWindow = time.Minute
+	maxSessions   = 64
+	maxForm       = 64 << 10 // bytes of a form
+)
+
+// Server serves the dashboard. Safe for concurrent use.
+type Server struct {
+	o     Options
+	pages map[string]*template.Template
+
+	mu       sync.Mutex
+	token    string // the one-time login token; "" once spent
+	sessions map[string]*session
+	failures []time.Time
+	now      func() time.Time
+}
+
+type session struct {
+	csrf    string
+	expires time.Time
+}
+
+// New returns a server with a fresh one-time login token.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	token, err := randomHex(32)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{o: o, pages: pages, token: token, sessions: map[string]*session{}, now: time.Now}, nil
+}
+
+// LoginURL is the one-time URL that logs its first opener in.
+func (s *Server) LoginURL() string {
+	scheme := "http"
+	if s.o.TLS {
+		scheme = "https"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return scheme + "://" + s.o.Addr + "/login?token=" + s.token
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("dashboard: random token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+func parseTemplates() (map[string]*template.Template, error) {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", n)
+		if err != nil {
+			return nil, fmt.Errorf("dashboard: template %s: %w", n, err)
+		}
+		pages[base] = t
+	}
+	return pages, nil
+}
+
+// Handler is the whole dashboard with its guards wrapped around it once.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /login", s.loginPage)
+	mux.HandleFunc("POST /login", s.loginPassword)
+	s.routes(mux)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "cross-origin request refused", http.StatusForbidden)
+	}))
+	return s.headers(s.hostGuard(cop.Handler(s.authenticate(mux))))
+}
+
+// headers sets the security headers on every response.
+func (s *Server) headers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hostGuard refuses a Host header other than the bound address or localhost: a page whose
+// name was rebound to 127.0.0.1 still sends its own name.
+func (s *Server) hostGuard(next http.Handler) http.Handler {
+	_, port, _ := net.SplitHostPort(s.o.Addr)
+	allowed := map[string]bool{strings.ToLower(s.o.Addr): true, "localhost:" + port: true}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowed[strings.ToLower(r.Host)] {
+			http.Error(w, "unexpected Host header: open the dashboard at "+s.o.Addr, http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey struct{}
+
+// authenticate lets through the login page and static files; anything else needs a live
+// session, and a POST its CSRF token.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		sess := s.sessionOf(r)
+		if sess == nil {
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "not logged in: open the login URL hermes dashboard printed", http.StatusUnauthorized)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.csrf)) != 1 {
+				http.Error(w, "missing or wrong CSRF token: reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
+	})
+}
+
+func (s *Server) sessionOf(r *http.Request) *session {
+	c, err := r.Cookie(cookieName)
+	if err != nil || len(c.Value) != 64 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for id, sess := range s.sessions {
+		// Compared in constant time, each one, so timing tells nothing of a session id.
+		if subtle.ConstantTimeCompare([]byte(id), []byte(c.Value)) == 1 {
+			if now.After(sess.expires) {
+				delete(s.sessions, id)
+				return nil
+			}
+			return sess
+		}
+	}
+	return nil
+}
+
+// limited records a failed login and reports whether logins are refused for now.
+func (s *Server) limited(fail bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	kept := s.failures[:0]
+	for _, t := range s.failures {
+		if now.Sub(t) < failureWindow {
+			kept = append(kept, t)
+		}
+	}
+	s.failures = kept
+	if fail {
+		s.failures = append(s.failures, now)
+	}
+	return len(s.failures) >= maxFailures
+}
+
+// loginPage spends the one-time token of the login URL, or shows the login page.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	given := r.URL.Query().Get("token")
+	if given == "" {
+		s.render(w, r, http.StatusOK, "login", pageData{Title: "Log in", Data: map[string]any{"Password": s.o.Password != ""}})
+		return
+	}
+	if s.limited(false) {
+		http.Error(w, "too many failed logins: wait a minute", http.StatusTooManyRequests)
+		return
+	}
+	s.mu.Lock()
+	ok := s.token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.token)) == 1
+	if ok {
+		s.token = "" // spent
+	}
+	s.mu.Unlock()
+	if !ok {
+		s.limited(true)
+		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "This login link is not valid or was already used. Restart hermes dashboard for a new one.", Data: map[string]any{"Password": s.o.Password != ""}})
+		return
+	}
+	s.startSession(w, r)
+}
+
+func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
+	if s.limited(false) {
+		http.Error(w, "too many failed logins: wait a minute", http.StatusTooManyRequests)
+		return
+	}
+	if s.o.Password == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue("password")), []byte(s.o.Password)) != 1 {
+		s.limited(true)
+		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong password.", Data: map[string]any{"Password": s.o.Password != ""}})
+		return
+	}
+	s.startSession(w, r)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request) {
+	id, err := randomHex(32)
+	csrf, err2 := randomHex(32)
+	if err := errors.Join(err, err2); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.mu.Lock()
+	if len(s.sessions) >= maxSessions {
+		for k := range s.sessions { // drop one; logins are rare, this bounds the map
+			delete(s.sessions, k)
+			break
+		}
+	}
+	s.sessions[id] = &session{csrf: csrf, expires: s.now().Add(s.o.SessionTTL)}
+	s.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: id, Path: "/", HttpOnly: true, Secure: s.o.TLS,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(s.o.SessionTTL / time.Second)})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// DotEnv is the Keys of the .env file at path.
+func DotEnv(path string) Keys { return dotEnv(path) }
+
+type dotEnv string
+
+func (p dotEnv) Read() (map[string]string, error) { return config.ReadDotEnv(string(p)) }
+func (p dotEnv) Set(name, value string) error {
+	if value == "" {
+		return errors.New("the value is empty (to remove a key, delete it)")
+	}
+	return config.SetDotEnv(string(p), name, value)
+}
+func (p dotEnv) Delete(name string) error { return config.DeleteDotEnv(string(p), name) }

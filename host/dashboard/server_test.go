@@ -1,0 +1,460 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hermes-agent/hermes/host/activity"
+	"github.com/hermes-agent/hermes/host/registry/registrytest"
+	"github.com/hermes-agent/hermes/store"
+)
+
+const addr = "127.0.0.1:9119"
+
+type harness struct {
+	t    *testing.T
+	srv  *Server
+	h    http.Handler
+	home *registrytest.Home
+	log  *bytes.Buffer
+	plug Plugins
+}
+
+func newHarness(t *testing.T, mutate func(*Options)) *harness {
+	t.Helper()
+	home := registrytest.New(t, registrytest.Options{Plugins: []string{"plugins/files"}})
+	var log bytes.Buffer
+	o := Options{Addr: addr, Plugins: home.Registry, Store: home.DB, Keys: DotEnv(home.Paths.Env),
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Status: Status{Version: "test", Profile: "default", Home: home.Paths.Home, Backend: "local", BaseURL: "http://127.0.0.1:1/v1", Model: "m"}}
+	if mutate != nil {
+		mutate(&o)
+	}
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, srv: srv, h: srv.Handler(), home: home, log: &log, plug: o.Plugins}
+}
+
+// do sends a request as a same-origin browser would, unless headers say otherwise.
+func (h *harness) do(method, path string, form url.Values, cookie *http.Cookie, headers map[string]string) *httptest.ResponseRecorder {
+	h.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req := httptest.NewRequest(method, "http://"+addr+path, body)
+	req.Host = addr
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+	}
+	for k, v := range headers {
+		if k == "Host" {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	if cookie != nil {
+		req.AddCookie(cookie)
+	}
+	rec := httptest.NewRecorder()
+	h.h.ServeHTTP(rec, req)
+	return rec
+}
+
+func (h *harness) token() string {
+	u, err := url.Parse(h.srv.LoginURL())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return u.Query().Get("token")
+}
+
+// login opens the one-time URL and returns the session cookie and its CSRF token.
+func (h *harness) login() (*http.Cookie, string) {
+	h.t.Helper()
+	rec := h.do("GET", "/login?token="+h.token(), nil, nil, nil)
+	if rec.Code != http.StatusSeeOther {
+		h.t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		h.t.Fatalf("login set %d cookies", len(cookies))
+	}
+	page := h.do("GET", "/keys", nil, cookies[0], nil)
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindStringSubmatch(page.Body.String())
+	if m == nil {
+		h.t.Fatalf("no csrf token on the keys page:\n%s", page.Body)
+	}
+	return cookies[0], m[1]
+}
+
+func TestCheckBind(t *testing.T) {
+	const refused = "refusing to serve the dashboard on 0.0.0.0: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)"
+	tests := []struct {
+		name          string
+		host          string
+		tls, password bool
+		want          string
+	}{
+		{"loopback", "127.0.0.1", false, false, ""},
+		{"localhost", "localhost", false, false, ""},
+		{"ipv6 loopback", "::1", false, false, ""},
+		{"public without anything", "0.0.0.0", false, false, refused},
+		{"public with tls only", "0.0.0.0", true, false, refused},
+		{"public with password only", "0.0.0.0", false, true, refused},
+		{"public with both", "0.0.0.0", true, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckBind(tt.host, tt.tls, tt.password)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("CheckBind(%q, %v, %v) = %q, want %q", tt.host, tt.tls, tt.password, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoginIsOneTimeAndSetsAStrictCookie(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, path := range []string{"/", "/plugins", "/keys", "/activity/chart.svg"} {
+		if rec := h.do("GET", path, nil, nil, nil); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+			t.Errorf("GET %s without a cookie: %d %s", path, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+	if rec := h.do("POST", "/keys", url.Values{"name": {"X_KEY"}, "value": {"v"}}, nil, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("POST without a cookie: %d", rec.Code)
+	}
+	if rec := h.do("GET", "/login", nil, nil, nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Open the login link") {
+		t.Errorf("login page: %d", rec.Code)
+	}
+	if rec := h.do("GET", "/login?token=00"+h.token()[2:], nil, nil, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("wrong token: %d", rec.Code)
+	}
+	token := h.token()
+	rec := h.do("GET", "/login?token="+token, nil, nil, nil)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("login: %d", rec.Code)
+	}
+	c := rec.Result().Cookies()[0]
+	if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Secure || c.MaxAge <= 0 || c.Path != "/" {
+		t.Errorf("cookie %+v: want HttpOnly, SameSite=Strict, not Secure without TLS, an expiry", c)
+	}
+	if rec := h.do("GET", "/login?token="+token, nil, nil, nil); rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "already used") {
+		t.Errorf("second use of the token: %d", rec.Code)
+	}
+	if rec := h.do("GET", "/", nil, c, nil); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Terminal backend") {
+		t.Errorf("status with the cookie: %d", rec.Code)
+	}
+	if rec := h.do("GET", "/", nil, &http.Cookie{Name: cookieName, Value: strings.Repeat("a", 64)}, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("forged cookie: %d", rec.Code)
+	}
+}
+
+func TestSecureCookieUnderTLS(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.TLS = true })
+	if !strings.HasPrefix(h.srv.LoginURL(), "https://"+addr+"/login?token=") {
+		t.Errorf("login URL %s", h.srv.LoginURL())
+	}
+	rec := h.do("GET", "/login?token="+h.token(), nil, nil, nil)
+	if c := rec.Result().Cookies(); len(c) != 1 || !c[0].Secure {
+		t.Errorf("cookie under TLS: %+v", c)
+	}
+}
+
+func TestLoginAttemptsAreRateLimited(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	for i := range maxFailures {
+		if rec := h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, nil); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("attempt %d: %d", i, rec.Code)
+		}
+	}
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, nil); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("right password after %d failures: %d, want 429", maxFailures, rec.Code)
+	}
+	if rec := h.do("GET", "/login?token="+h.token(), nil, nil, nil); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("token after %d failures: %d, want 429", maxFailures, rec.Code)
+	}
+}
+
+func TestPasswordLogin(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, nil)
+	if rec.Code != http.StatusSeeOther || len(rec.Result().Cookies()) != 1 {
+		t.Errorf("password login: %d", rec.Code)
+	}
+}
+
+func TestHostHeaderMustBeOurs(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.login()
+	tests := []struct {
+		host string
+		want int
+	}{
+		{"evil.example", http.StatusMisdirectedRequest},
+		{"evil.example:9119", http.StatusMisdirectedRequest},
+		{"127.0.0.1:9119", http.StatusOK},
+		{"localhost:9119", http.StatusOK},
+		{"localhost:9120", http.StatusMisdirectedRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			if rec := h.do("GET", "/", nil, c, map[string]string{"Host": tt.host}); rec.Code != tt.want {
+				t.Errorf("Host %s: %d, want %d", tt.host, rec.Code, tt.want)
+			}
+		})
+	}
+	if rec := h.do("GET", "/login?token="+h.token(), nil, nil, map[string]string{"Host": "evil.example"}); rec.Code != http.StatusMisdirectedRequest {
+		t.Errorf("login through a rebound name: %d", rec.Code)
+	}
+}
+
+func TestCrossOriginAndCSRF(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	disable := func(form url.Values, headers map[string]string) int {
+		return h.do("POST", "/plugins/files/disable", form, c, headers).Code
+	}
+	tests := []struct {
+		name    string
+		form    url.Values
+		headers map[string]string
+		want    int
+	}{
+		{"cross-site fetch", url.Values{"csrf": {csrf}}, map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
+		{"other origin", url.Values{"csrf": {csrf}}, map[string]string{"Sec-Fetch-Site": "", "Origin": "http://127.0.0.1:9999"}, http.StatusForbidden},
+		{"no csrf token", url.Values{}, nil, http.StatusForbidden},
+		{"wrong csrf token", url.Values{"csrf": {strings.Repeat("0", 64)}}, nil, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := disable(tt.form, tt.headers); got != tt.want {
+				t.Errorf("%d, want %d", got, tt.want)
+			}
+			if info, _ := h.home.Registry.Get(context.Background(), "files"); !info.Enabled {
+				t.Fatal("a refused request disabled the plugin")
+			}
+		})
+	}
+	// GET never changes anything: the action routes answer POST only.
+	if rec := h.do("GET", "/plugins/files/disable", nil, c, nil); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET of an action: %d", rec.Code)
+	}
+	if got := disable(url.Values{"csrf": {csrf}}, nil); got != http.StatusSeeOther {
+		t.Fatalf("disable with the token: %d", got)
+	}
+	if info, _ := h.home.Registry.Get(context.Background(), "files"); info.Enabled {
+		t.Error("still enabled")
+	}
+	if rec := h.do("POST", "/plugins/files/enable", url.Values{"csrf": {csrf}}, c, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("enable: %d %s", rec.Code, rec.Body)
+	}
+	if info, _ := h.home.Registry.Get(context.Background(), "files"); !info.Enabled {
+		t.Error("not enabled again")
+	}
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.login()
+	for _, r := range []struct {
+		path   string
+		cookie *http.Cookie
+		host   string
+	}{{"/login", nil, ""}, {"/", c, ""}, {"/plugins/files", c, ""}, {"/static/style.css", nil, ""}, {"/", nil, "evil.example"}, {"/nope", c, ""}} {
+		headers := map[string]string{}
+		if r.host != "" {
+			headers["Host"] = r.host
+		}
+		rec := h.do("GET", r.path, nil, r.cookie, headers)
+		want := map[string]string{
+			"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+			"X-Content-Type-Options":  "nosniff",
+			"Referrer-Policy":         "no-referrer",
+			"Cache-Control":           "no-store",
+		}
+		for k, v := range want {
+			if got := rec.Header().Get(k); got != v {
+				t.Errorf("GET %s: %s = %q, want %q", r.path, k, got, v)
+			}
+		}
+	}
+}
+
+// No template has inline script or style for the CSP to block; nothing needs JavaScript.
+func TestTemplatesHaveNoInlineScriptOrStyle(t *testing.T) {
+	files, _ := filepath.Glob("templates/*.html")
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		for _, bad := range []string{"<script", "style=", "<style", "javascript:", " on"} {
+			if bad == " on" {
+				if regexp.MustCompile(`\son[a-z]+=`).Match(b) {
+					t.Errorf("%s has an inline event handler", f)
+				}
+				continue
+			}
+			if bytes.Contains(b, []byte(bad)) {
+				t.Errorf("%s contains %q", f, bad)
+			}
+		}
+	}
+}
+
+func TestKeysAreWriteOnly(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	const secret = "sk-live-SECRETVALUE-9876"
+	rec := h.do("POST", "/keys", url.Values{"csrf": {csrf}, "name": {"OPENAI_API_KEY"}, "value": {secret}}, c, nil)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("set: %d %s", rec.Code, rec.Body)
+	}
+	page := h.do("GET", "/keys", nil, c, nil).Body.String()
+	if !strings.Contains(page, "OPENAI_API_KEY") || !strings.Contains(page, "••••9876") {
+		t.Errorf("keys page lacks the name and mask:\n%s", page)
+	}
+	bad := h.do("POST", "/keys", url.Values{"csrf": {csrf}, "name": {"BAD NAME"}, "value": {secret + "\nx"}}, c, nil)
+	if bad.Code != http.StatusBadRequest || !strings.Contains(bad.Body.String(), "could not set BAD NAME") {
+		t.Errorf("bad key: %d %s", bad.Code, bad.Body)
+	}
+	multi := h.do("POST", "/keys", url.Values{"csrf": {csrf}, "name": {"OTHER_KEY"}, "value": {secret + "\nx"}}, c, nil)
+	for _, where := range []string{page, rec.Body.String(), rec.Header().Get("Location"), bad.Body.String(), multi.Body.String(), h.log.String()} {
+		if strings.Contains(where, "SECRETVALUE") {
+			t.Fatalf("the value was shown: %s", where)
+		}
+	}
+	env, _ := os.ReadFile(h.home.Paths.Env)
+	if !strings.Contains(string(env), secret) {
+		t.Error("not written to .env")
+	}
+	if rec := h.do("POST", "/keys/OPENAI_API_KEY/delete", url.Values{"csrf": {csrf}}, c, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("delete: %d", rec.Code)
+	}
+	if env, _ := os.ReadFile(h.home.Paths.Env); strings.Contains(string(env), "OPENAI_API_KEY") {
+		t.Error("still in .env after delete")
+	}
+}
+
+func TestEverythingShownIsEscaped(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	ctx := context.Background()
+	s, err := h.home.DB.CreateSession(ctx, "telegram", "default", "m", "<img src=x onerror=alert(1)>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const xss = `<script>alert("pwned")</script> payload`
+	if _, err := h.home.DB.AppendMessage(ctx, store.Message{SessionID: s.ID, Role: store.RoleUser, Content: xss}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/sessions", "/sessions/" + s.ID, "/sessions?q=payload"} {
+		body := h.do("GET", path, nil, c, nil).Body.String()
+		if strings.Contains(body, "<script>") || strings.Contains(body, "<img src=x") {
+			t.Errorf("%s renders markup from a session:\n%s", path, body)
+		}
+	}
+	if body := h.do("GET", "/sessions/"+s.ID, nil, c, nil).Body.String(); !strings.Contains(body, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;") {
+		t.Errorf("transcript does not show the payload as text:\n%s", body)
+	}
+	if body := h.do("GET", "/sessions?q=payload", nil, c, nil).Body.String(); !strings.Contains(body, "<mark>payload</mark>") {
+		t.Errorf("search snippet lacks the marked term:\n%s", body)
+	}
+	if rec := h.do("POST", "/sessions/"+s.ID+"/delete", url.Values{"csrf": {csrf}}, c, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("delete session: %d", rec.Code)
+	}
+	if _, err := h.home.DB.GetSession(ctx, s.ID, store.SessionFilter{AllSources: true}); err == nil {
+		t.Error("session not deleted")
+	}
+}
+
+// widened is the registry with a plugin's recorded manifest asking for more than was granted.
+type widened struct{ Plugins }
+
+func (w widened) Record(ctx context.Context, name string) (store.PluginRecord, error) {
+	rec, err := w.Plugins.Record(ctx, name)
+	rec.Manifest = append(rec.Manifest, []byte("\nhttp = [\"exfil.example\"]\n")...)
+	return rec, err
+}
+
+func TestEnableNeverWidensAGrant(t *testing.T) {
+	h := newHarness(t, nil)
+	h.h = nil
+	srv, err := New(Options{Addr: addr, Plugins: widened{h.home.Registry}, Store: h.home.DB, Keys: DotEnv(h.home.Paths.Env)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.srv, h.h = srv, srv.Handler()
+	c, csrf := h.login()
+	ctx := context.Background()
+	if err := h.home.Registry.SetEnabled(ctx, "files", false); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.do("POST", "/plugins/files/enable", url.Values{"csrf": {csrf}}, c, nil)
+	if !strings.Contains(rec.Body.String(), "review it on the command line with hermes plugins enable files") {
+		t.Errorf("enable of a widened plugin: %d\n%s", rec.Code, rec.Body)
+	}
+	if info, _ := h.home.Registry.Get(ctx, "files"); info.Enabled {
+		t.Error("the dashboard enabled a plugin whose grants changed")
+	}
+}
+
+func TestPagesShowPluginsGrantsAndActivity(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.login()
+	ctx := context.Background()
+	rec := activity.NewRecorder(h.home.DB, 0, 0, nil)
+	defer rec.Close()
+	reg := h.home.Registry.WithActivity(rec)
+	if err := os.WriteFile(filepath.Join(h.home.Config.Workspace, "a.txt"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Call(activity.WithSession(ctx, "s-1"), "files.read", []byte(`{"path":"a.txt"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][]string{
+		"/plugins":                         {"files", "UNSIGNED", "enabled"},
+		"/plugins/files":                   {"may read files in your workspace", "files.read", "Kept versions", "/workspace/a.txt"},
+		"/plugins/files/confirm/disable":   {"Disable plugin files?", `name="csrf"`},
+		"/activity":                        {"/workspace/a.txt", "chart.svg"},
+		"/activity?plugin=files&kind=fs":   {"/workspace/a.txt"},
+		"/activity?kind=http":              {"No activity recorded."},
+		"/activity/chart.svg?plugin=files": {"<svg", "1 uses, 0 refused"},
+		"/":                                {"Terminal backend", "local", "http://127.0.0.1:1/v1"},
+		"/approvals":                       {"No “always” approvals."},
+		"/skills":                          {"No skills installed."},
+	}
+	for path, wants := range checks {
+		body := h.do("GET", path, nil, c, nil).Body.String()
+		for _, w := range wants {
+			if !strings.Contains(body, w) {
+				t.Errorf("GET %s lacks %q:\n%s", path, w, body)
+			}
+		}
+	}
+	if rec := h.do("GET", "/plugins/nope", nil, c, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("unknown plugin: %d", rec.Code)
+	}
+}
