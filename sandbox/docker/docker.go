@@ -2,10 +2,12 @@
 // (github.com/docker/docker/client; the docker program is never executed).
 //
 // Each (home, profile, task) gets one long-lived container, labelled so that later processes of
-// the same hermes home find it again (and no other home ever does), hardened by SecurityDefaults, with the workspace bind-mounted at /workspace. Its main
-// process only sleeps; every command is an exec into it, so a command costs an exec, not a
-// container start. A command that outlives its timeout has its whole process tree killed (see
-// killScript) and ends with exit code 124.
+// the same hermes home find it again (and no other home ever does), hardened by
+// SecurityDefaults, with the workspace bind-mounted at /workspace. Its main process only sleeps;
+// every command is an exec into it, so a command costs an exec, not a container start. When a
+// command ends, what it started is killed (see killScript); one that outlives its timeout has
+// its whole process tree killed and ends with exit code 124. A container whose process table
+// is full is restarted before the next command runs.
 //
 // Containers outlive the process that made them (Close leaves them running) so a later run of
 // the same task finds its state again. A container is abandoned when the process that made it

@@ -24,23 +24,30 @@ import (
 // wrapperScript runs each command ($1). It first prints its own pid and start time (field 22
 // of /proc/PID/stat) as the first line of stdout, which Run strips from the output, records
 // the start time in usedFile (when the container was last used, for reaping), then
-// execs the command's shell in its place. The exec'd process leads its own session and
+// execs the command's shell in its place. If it cannot fork (the container's process table is
+// full: runc still gets an exec in, but nothing in it can start a program) it adds " full" to
+// the line and runs nothing; Run then restarts the container. The exec'd process leads its own session and
 // process group (runc makes every exec a session leader), and everything the command starts
 // inherits both unless it calls setsid itself; killScript kills by them.
 const wrapperScript = `c=$1
 { read -r s < /proc/$$/stat; } 2>/dev/null
 s=${s##*) }
 set -- $s
+if ! ( : ) 2>/dev/null; then echo "$$ ${20} full"; exit 125; fi
 echo "$$ ${20}"
 { echo "${20}" > ` + usedFile + `; } 2>/dev/null
 exec /bin/sh -c "$c"`
 
 // killScript kills the process tree of the command whose wrapper had pid $1 and start time $2:
 // the process group (one atomic kill, which also stops a fork bomb), then every process whose
-// session or group is $1 or whose parent is in the tree, repeated until none is left. It uses
+// session or group is $1 or whose parent is in the tree, every process that left the session
+// (setsid: busybox timeout's watcher, daemons) after the command started unless it belongs to
+// another exec, and every process group they are in (timeout(1) and job control make groups of
+// their own), repeated until none is left. It uses
 // shell builtins only, so it needs a single process slot even when the command used up the
-// pids limit. Exit status 0 when the tree is gone, 1 when something survived.
-const killScript = `r=$1 st=$2
+// pids limit. Exit status 0 when the tree is gone, 1 when something survived. Run after every
+// command, not only at a timeout: what a command started ends with it.
+const killScript = `r=$1 st=$2 me=$$
 if { read -r l < /proc/$r/stat; } 2>/dev/null; then
 	l=${l##*) }
 	set -- $l
@@ -52,20 +59,32 @@ while [ $i -lt 100 ]; do
 	kill -9 -$r 2>/dev/null
 	tree=" $r "
 	found=
+	groups=
 	for d in /proc/[0-9]*; do
 		{ read -r l < $d/stat; } 2>/dev/null || continue
 		p=${d#/proc/}
 		l=${l##*) }
 		set -- $l
-		[ "$1" = Z ] && continue
-		case $tree in *" $2 "*) ;; *)
-			[ "$p" = "$r" ] || [ "$3" = "$r" ] || [ "$4" = "$r" ] || continue ;;
+		state=$1 pp=$2 pg=$3 sid=$4 t=${20}
+		[ "$state" = Z ] || [ "$p" = "$me" ] || [ "$sid" = "$me" ] && continue
+		case $tree in *" $pp "*) ;; *)
+			if [ "$p" != "$r" ] && [ "$pg" != "$r" ] && [ "$sid" != "$r" ]; then
+				# Another session: the command's if it left it (setsid) after the command
+				# started, unless the session is another exec's (its leader has no parent here).
+				[ -n "$st" ] && [ "$t" -ge "$st" ] 2>/dev/null || continue
+				if { read -r sl < /proc/$sid/stat; } 2>/dev/null; then
+					sl=${sl##*) }
+					set -- $sl
+					[ "$2" = 0 ] && continue
+				fi
+			fi ;;
 		esac
 		tree="$tree$p "
 		found="$found $p"
+		[ "$pg" -gt 1 ] 2>/dev/null && [ "$pg" != "$me" ] && groups="$groups -$pg"
 	done
 	[ -z "$found" ] && exit 0
-	kill -9 $found 2>/dev/null
+	kill -9 $groups $found 2>/dev/null
 done
 exit 1`
 
@@ -161,9 +180,23 @@ func (b *Backend) run(ctx context.Context, id, command string, env []string, tim
 
 	var res sandbox.Result
 	var stream <-chan error = copied // nil once the output ended
-	var poll <-chan time.Time        // set while the output ended but the process runs on
-	delay := time.Millisecond
+	// The exec is inspected from the start, not only once the output ends: background processes
+	// that hold the output open would otherwise delay the end (by the daemon's I/O grace).
+	delay := 2 * time.Millisecond
+	poll := time.After(delay)
 	cancelled := false
+	// drain waits a moment for the rest of the output, once the tree is killed.
+	drain := func() {
+		if stream != nil {
+			select {
+			case <-stream:
+			case <-time.After(2 * time.Second):
+				hj.Close()
+				<-stream
+			}
+			stream = nil
+		}
+	}
 wait:
 	for {
 		select {
@@ -186,19 +219,44 @@ wait:
 			}
 			if !ins.Running {
 				res.ExitCode = ins.ExitCode
+				if out.saturated() {
+					// Processes the container cannot be rid of (another command's, still running)
+					// hold it at its pids limit: start it afresh and try again.
+					if err := b.replace(context.WithoutCancel(ctx), id); err != nil {
+						return res, err
+					}
+					return res, &goneError{fmt.Errorf("docker: container %s is at its limit of 256 processes and was restarted", shortID(id))}
+				}
+				if stream != nil && out.ran() {
+					// Exited, but what it left running holds the output open: end it now.
+					kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+					defer cancel()
+					killErr := b.killTree(kctx, id, created.ID, out)
+					drain()
+					res.Output, res.Truncated = out.result()
+					return res, killErr
+				}
 				res.Output, res.Truncated = out.result()
 				if ins.ExitCode != 0 && !out.ran() {
 					// The wrapper never ran: the runtime could not start the exec (the daemon's
-					// reason is in the output). The container stopped meanwhile (Run restarts it
-					// and tries again), or background processes use up its process limit.
+					// reason is in the output). The container stopped meanwhile, or it is
+					// saturated (its process limit used up by what escaped an earlier command):
+					// either way Run starts it afresh — killed first if need be — and tries again.
 					if b.stopping(ctx, id) {
 						return res, &goneError{fmt.Errorf("docker: container %s stopped: %s", shortID(id), res.Output)}
 					}
-					return res, fmt.Errorf("docker: the command could not be started in container %s (exit %d%s); "+
-						"its limit of 256 processes may be used up by background processes: stop them, or remove the container",
+					why := fmt.Errorf("docker: the command could not be started in container %s (exit %d%s); "+
+						"its limit of 256 processes may be used up: the container was restarted",
 						shortID(id), ins.ExitCode, strings.TrimSpace(": "+strings.TrimSpace(res.Output)))
+					if err := b.replace(context.WithoutCancel(ctx), id); err != nil {
+						return res, errors.Join(why, err)
+					}
+					return res, &goneError{why}
 				}
-				return res, nil
+				// The command is done: so is everything it started.
+				kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+				defer cancel()
+				return res, b.killTree(kctx, id, created.ID, out)
 			}
 			poll = time.After(delay)
 			delay = min(delay*2, 250*time.Millisecond)
@@ -215,14 +273,7 @@ wait:
 	kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
 	defer cancel()
 	killErr := b.killTree(kctx, id, created.ID, out)
-	if stream != nil {
-		select {
-		case <-stream:
-		case <-time.After(2 * time.Second):
-			hj.Close()
-			<-stream
-		}
-	}
+	drain()
 	res.Output, res.Truncated = out.result()
 	if cancelled {
 		res.ExitCode = -1
@@ -278,10 +329,26 @@ func (b *Backend) killTree(ctx context.Context, id, execID string, out *capture)
 			time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 		}
 	}
+	if err := b.replace(ctx, id); err != nil {
+		return fmt.Errorf("kill the command's processes: %w", err)
+	}
+	return nil
+}
+
+// replace kills container id, whose processes can no longer be trusted to end (a saturated
+// process table); the next Run starts it again, with nothing of the old processes left.
+func (b *Backend) replace(ctx context.Context, id string) error {
 	if err := b.cli.ContainerKill(ctx, id, "KILL"); err != nil && !cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
-		return b.wrap("kill the command's processes (and then the container "+shortID(id)+")", err)
+		return b.wrap("kill container "+shortID(id), err)
 	}
 	b.forget(id)
+	// Wait for it to stop, so that the next Run starts it instead of finding it still running.
+	waited, errs := b.cli.ContainerWait(ctx, id, container.WaitConditionNotRunning)
+	select {
+	case <-waited:
+	case <-errs:
+	case <-ctx.Done():
+	}
 	return nil
 }
 
@@ -343,6 +410,7 @@ type capture struct {
 	line     []byte // the wrapper's line so far
 	lineDone bool
 	started  bool          // the line was the wrapper's
+	full     bool          // the wrapper found the process table full and ran nothing
 	pidKnown chan struct{} // closed once the wrapper's line is in (or was not there)
 	pid      string
 	start    string
@@ -372,7 +440,7 @@ func (c *capture) stdout() io.Writer {
 			if i >= 0 {
 				line := append(c.line, p[:i]...)
 				if m := wrapperLine.FindSubmatch(line); m != nil {
-					c.started, c.pid, c.start = true, string(m[1]), string(m[2])
+					c.started, c.pid, c.start, c.full = true, string(m[1]), string(m[2]), len(m[3]) > 0
 					p = p[i+1:]
 				}
 			}
@@ -387,13 +455,21 @@ func (c *capture) stdout() io.Writer {
 }
 
 // wrapperLine is what wrapperScript prints first: its pid and start time.
-var wrapperLine = regexp.MustCompile(`^([0-9]+) ([0-9]*)$`)
+// " full" ends it when the wrapper could not fork: the container's process table is full.
+var wrapperLine = regexp.MustCompile(`^([0-9]+) ([0-9]*)( full)?$`)
 
 // ran says whether the wrapper printed its line, that is, whether the command ran at all.
 func (c *capture) ran() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.started
+}
+
+// saturated says whether the wrapper found the process table full (and ran nothing).
+func (c *capture) saturated() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.full
 }
 
 func (c *capture) stderr() io.Writer {
