@@ -90,9 +90,9 @@ func mapClass(f classify.Finding) (Category, Severity, bool) {
 			return Obfuscation, Dangerous, true
 		}
 		return SupplyChain, Dangerous, true
-	case "reverse-shell":
+	case "reverse-shell", "remote-access":
 		return ReverseShell, Dangerous, true
-	case "exfiltration", "cloud-metadata":
+	case "exfiltration", "cloud-metadata", "exposure":
 		return Exfiltration, Dangerous, true
 	case "sensitive-write":
 		return Persistence, Dangerous, true
