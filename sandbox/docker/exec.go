@@ -21,72 +21,86 @@ import (
 	"github.com/hermes-agent/hermes/sandbox"
 )
 
-// wrapperScript runs each command ($1). It first prints its own pid and start time (field 22
-// of /proc/PID/stat) as the first line of stdout, which Run strips from the output, records
-// the start time in usedFile (when the container was last used, for reaping), then
-// execs the command's shell in its place. If it cannot fork (the container's process table is
-// full: runc still gets an exec in, but nothing in it can start a program) it adds " full" to
-// the line and runs nothing; Run then restarts the container. The exec'd process leads its own session and
-// process group (runc makes every exec a session leader), and everything the command starts
-// inherits both unless it calls setsid itself; killScript kills by them.
-const wrapperScript = `c=$1
+// sweepFunc defines sweep ROOT START [self]: it kills the process tree of the command whose
+// wrapper had pid ROOT and start time START (field 22 of /proc/PID/stat): the process group
+// (one atomic kill, which also stops a fork bomb; not when the wrapper sweeps for itself, as it
+// is in that group), then every process whose session or group is ROOT or whose parent is in
+// the tree, every process that left the session (setsid: busybox timeout's watcher, daemons)
+// after the command started unless it belongs to another exec (a session whose leader has no
+// parent in the container), and every process group they are in (timeout(1) and job control
+// make groups of their own), repeated until none is left. Shell builtins only, so it needs no
+// process slot even when the command used up the pids limit. Status 0 when the tree is gone,
+// 1 when something survived.
+const sweepFunc = `sweep() {
+	r=$1 st=$2 own=$3 me=$$ i=0
+	while [ $i -lt 100 ]; do
+		i=$((i+1))
+		[ -z "$own" ] && kill -9 -$r 2>/dev/null
+		tree=" $r "
+		found=
+		groups=
+		for d in /proc/[0-9]*; do
+			{ read -r l < $d/stat; } 2>/dev/null || continue
+			p=${d#/proc/}
+			l=${l##*) }
+			set -- $l
+			state=$1 pp=$2 pg=$3 sid=$4 t=${20}
+			[ "$state" = Z ] || [ "$p" = "$me" ] && continue
+			[ -z "$own" ] && [ "$sid" = "$me" ] && continue
+			case $tree in *" $pp "*) ;; *)
+				if [ "$p" != "$r" ] && [ "$pg" != "$r" ] && [ "$sid" != "$r" ]; then
+					[ -n "$st" ] && [ "$t" -ge "$st" ] 2>/dev/null || continue
+					if { read -r sl < /proc/$sid/stat; } 2>/dev/null; then
+						sl=${sl##*) }
+						set -- $sl
+						[ "$2" = 0 ] && continue
+					fi
+				fi ;;
+			esac
+			tree="$tree$p "
+			found="$found $p"
+			[ "$pg" -gt 1 ] 2>/dev/null && [ "$pg" != "$me" ] && [ "$pg" != "$r" -o -z "$own" ] && groups="$groups -$pg"
+		done
+		[ -z "$found" ] && return 0
+		kill -9 $groups $found 2>/dev/null
+	done
+	return 1
+}
+`
+
+// wrapperScript runs each command ($1). It first prints its own pid and start time as the first
+// line of stdout, which Run strips from the output, and records the start time in usedFile
+// (when the container was last used, for reaping). If it cannot fork (the container's process
+// table is full: runc still gets an exec in, but nothing in it can start a program) it adds
+// " full" to the line and runs nothing; Run then restarts the container. Otherwise it runs the
+// command's shell as its child, and when that returns, sweeps what the command left behind and
+// exits with the command's status. The wrapper leads its own session and process group (runc
+// makes every exec a session leader), which everything the command starts inherits unless it
+// calls setsid. If the sweep cannot clear the tree (a fork bomb in the wrapper's own group), the
+// wrapper kills its whole group, itself included: exit 137, which makes Run sweep from outside.
+const wrapperScript = sweepFunc + `c=$1
 { read -r s < /proc/$$/stat; } 2>/dev/null
 s=${s##*) }
 set -- $s
 if ! ( : ) 2>/dev/null; then echo "$$ ${20} full"; exit 125; fi
 echo "$$ ${20}"
 { echo "${20}" > ` + usedFile + `; } 2>/dev/null
-exec /bin/sh -c "$c"`
+st=${20}
+/bin/sh -c "$c"
+rc=$?
+sweep $$ "$st" self || kill -9 -$$
+exit $rc`
 
-// killScript kills the process tree of the command whose wrapper had pid $1 and start time $2:
-// the process group (one atomic kill, which also stops a fork bomb), then every process whose
-// session or group is $1 or whose parent is in the tree, every process that left the session
-// (setsid: busybox timeout's watcher, daemons) after the command started unless it belongs to
-// another exec, and every process group they are in (timeout(1) and job control make groups of
-// their own), repeated until none is left. It uses
-// shell builtins only, so it needs a single process slot even when the command used up the
-// pids limit. Exit status 0 when the tree is gone, 1 when something survived. Run after every
-// command, not only at a timeout: what a command started ends with it.
-const killScript = `r=$1 st=$2 me=$$
+// killScript sweeps (see sweepFunc) the tree of the command whose wrapper had pid $1 and start
+// time $2, from a second exec: at a timeout, at a cancellation, or after a wrapper that had to
+// kill itself. It does nothing when the pid now belongs to another process.
+const killScript = sweepFunc + `r=$1 st=$2
 if { read -r l < /proc/$r/stat; } 2>/dev/null; then
 	l=${l##*) }
 	set -- $l
 	if [ -n "$st" ] && [ "${20}" != "$st" ]; then exit 0; fi
 fi
-i=0
-while [ $i -lt 100 ]; do
-	i=$((i+1))
-	kill -9 -$r 2>/dev/null
-	tree=" $r "
-	found=
-	groups=
-	for d in /proc/[0-9]*; do
-		{ read -r l < $d/stat; } 2>/dev/null || continue
-		p=${d#/proc/}
-		l=${l##*) }
-		set -- $l
-		state=$1 pp=$2 pg=$3 sid=$4 t=${20}
-		[ "$state" = Z ] || [ "$p" = "$me" ] || [ "$sid" = "$me" ] && continue
-		case $tree in *" $pp "*) ;; *)
-			if [ "$p" != "$r" ] && [ "$pg" != "$r" ] && [ "$sid" != "$r" ]; then
-				# Another session: the command's if it left it (setsid) after the command
-				# started, unless the session is another exec's (its leader has no parent here).
-				[ -n "$st" ] && [ "$t" -ge "$st" ] 2>/dev/null || continue
-				if { read -r sl < /proc/$sid/stat; } 2>/dev/null; then
-					sl=${sl##*) }
-					set -- $sl
-					[ "$2" = 0 ] && continue
-				fi
-			fi ;;
-		esac
-		tree="$tree$p "
-		found="$found $p"
-		[ "$pg" -gt 1 ] 2>/dev/null && [ "$pg" != "$me" ] && groups="$groups -$pg"
-	done
-	[ -z "$found" ] && exit 0
-	kill -9 $groups $found 2>/dev/null
-done
-exit 1`
+sweep "$r" "$st"`
 
 // killGrace bounds the work after a timeout or cancellation: killing the tree, draining output.
 const killGrace = 10 * time.Second
@@ -253,10 +267,14 @@ wait:
 					}
 					return res, &goneError{why}
 				}
-				// The command is done: so is everything it started.
-				kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
-				defer cancel()
-				return res, b.killTree(kctx, id, created.ID, out)
+				// The command is done, and the wrapper swept what it started — unless it had to
+				// kill itself doing so (137, as for any command killed by SIGKILL): sweep again.
+				if ins.ExitCode == 137 {
+					kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), killGrace)
+					defer cancel()
+					return res, b.killTree(kctx, id, created.ID, out)
+				}
+				return res, nil
 			}
 			poll = time.After(delay)
 			delay = min(delay*2, 250*time.Millisecond)
