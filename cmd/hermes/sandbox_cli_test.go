@@ -59,7 +59,7 @@ func TestExecDocker(t *testing.T) {
 	if image == "" {
 		image = "hermes-sandbox-test:1"
 	}
-	c := sandboxCLI(t, "[terminal]\nenv_passthrough = [\"HERMES_PASSED\"]\n[terminal.docker]\nimage = \""+image+"\"\n")
+	c := sandboxCLI(t, "[terminal]\nenv_passthrough = [\"HERMES_PASSED\"]\ndeny = ['^echo DENYME']\n[terminal.docker]\nimage = \""+image+"\"\n")
 	t.Setenv("HERMES_PASSED", "visible")
 	t.Setenv("HERMES_NOT_PASSED", "hidden")
 	profile := fmt.Sprintf("clitest%d", time.Now().UnixNano())
@@ -75,6 +75,17 @@ func TestExecDocker(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(os.Getenv("HOME"), "canary")); string(b) != "alive" {
 		t.Fatal("the host home was touched by a command in the container")
+	}
+	// terminal.deny holds on the docker backend too; what a command leaves running ends with it.
+	c.wantExit(t, ExitDenied, "terminal.deny rules never run, on any backend", "--profile", profile, "exec", "--backend", "docker", "--", "echo DENYME now > /workspace/denied")
+	if _, err := os.Stat(filepath.Join(c.workspace, "denied")); !os.IsNotExist(err) {
+		t.Fatalf("a denied command ran: %v", err)
+	}
+	if out := c.mustRun(t, "--profile", profile, "exec", "--backend", "docker", "--", "sleep 300 & echo started"); out != "started\n" {
+		t.Fatalf("background sleep: %q", out)
+	}
+	if out := c.mustRun(t, "--profile", profile, "exec", "--backend", "docker", "--", "ps -o args"); strings.Contains(out, "sleep 300") {
+		t.Fatalf("the sleep outlived its command:\n%s", out)
 	}
 	// The container outlives the command, and a second hermes process finds it again.
 	if out := c.mustRun(t, "--profile", profile, "exec", "--backend", "docker", "--", "hostname"); strings.TrimSpace(out) == "" {
