@@ -341,10 +341,10 @@ func (a *analyzer) parts(b *fb, parts []syntax.WordPart, top bool) {
 			dl, dec := a.nodeFlags(p)
 			b.dl = b.dl || dl
 			b.dec = b.dec || dec
-			if sec := a.substSecret(p); sec != "" {
+			out, ok, sec := a.substOutput(p)
+			if sec != "" {
 				b.sec = sec
 			}
-			out, ok := a.substOutput(p)
 			if !ok {
 				b.dynamic(a.printNode(p))
 				b.dl = b.dl || dl
@@ -659,32 +659,27 @@ type source struct {
 
 func (s *source) code() string { return strings.ReplaceAll(s.text, dynMark, dynWord) }
 
-// substSecret names the secret $(…) outputs, "" for none.
-func (a *analyzer) substSecret(cs *syntax.CmdSubst) string {
-	for _, st := range cs.Stmts {
-		if o := a.stmtOutput(st, nil); o != nil && o.secret != "" {
-			return o.secret
-		}
-	}
-	return ""
-}
-
 // substOutput evaluates $(…) when its output is statically known (echo, printf, decoders of
-// known text, which/command -v).
-func (a *analyzer) substOutput(cs *syntax.CmdSubst) (string, bool) {
-	if len(cs.Stmts) == 0 {
-		return "", true
-	}
+// known text, which/command -v), and names the secret it carries ("" for none, see secretRead)
+// either way.
+func (a *analyzer) substOutput(cs *syntax.CmdSubst) (text string, known bool, secret string) {
 	var sb strings.Builder
+	known = true
 	for _, st := range cs.Stmts {
 		o := a.stmtOutput(st, nil)
+		if o != nil && o.secret != "" && secret == "" {
+			secret = o.secret
+		}
 		if o == nil || !o.known || o.alt != "" {
-			// unknown, or read differently by bash and dash
-			return "", false
+			known = false // unknown, or read differently by bash and dash
+			continue
 		}
 		sb.WriteString(o.text)
 	}
-	return sb.String(), true
+	if !known {
+		return "", false, secret
+	}
+	return sb.String(), true, secret
 }
 
 // stmtOutput describes what a statement writes to stdout, given its stdin.
