@@ -84,6 +84,9 @@ func (a *analyzer) cloud(name string, rest []field, cx *ctx) {
 	switch name {
 	case "aws":
 		if len(words) >= 2 && words[0] == "s3" {
+			if words[1] == "cp" || words[1] == "mv" || words[1] == "sync" {
+				a.uploadOut(name, rest, cx)
+			}
 			switch {
 			case words[1] == "rm" && hasFlag(rest, "", "recursive"):
 				say("every object under an S3 prefix")
@@ -96,6 +99,9 @@ func (a *analyzer) cloud(name string, rest []field, cx *ctx) {
 			say("cloud resources")
 		}
 	case "gsutil":
+		if len(words) > 0 && (words[0] == "cp" || words[0] == "mv" || words[0] == "rsync") {
+			a.uploadOut(name, rest, cx)
+		}
 		if len(words) > 0 && (words[0] == "rb" || words[0] == "rm" && hasFlag(rest, "r", "recursive")) {
 			say("cloud storage")
 		}
@@ -150,4 +156,17 @@ func hasArg(args []field, s string) bool {
 		}
 	}
 	return false
+}
+
+// uploadOut flags a cloud copy (aws s3 cp, gsutil cp) whose local source is a credential store.
+func (a *analyzer) uploadOut(name string, rest []field, cx *ctx) {
+	for _, f := range rest {
+		if f.dyn || strings.HasPrefix(f.s, "-") || strings.Contains(f.s, "://") {
+			continue
+		}
+		if what, ok := a.credential(a.resolve(f.s)); ok {
+			a.add(cx, Dangerous, "exfiltration", "copies "+what+" to cloud storage ("+name+")")
+			return
+		}
+	}
 }
