@@ -364,3 +364,13 @@ func fetch(source string) ([]scan.File, string, error) {
 	}
 	return nil, "", invalidf("skill source %s is neither a directory nor a .tar.gz archive", source)
 }
+
+// ReadDir reads an installed (or staged) skill directory the way an install does: no
+// symbolic links or special files, nothing outside dir, sorted by path, a SKILL.md required.
+func ReadDir(dir string) ([]scan.File, error) { return loadDir(dir, dir) }
+
+// FileData returns the content of the file at slash path p in files read by [ReadDir], or nil.
+func FileData(files []scan.File, p string) []byte { return fileData(files, p) }
+
+// ToolDirs returns the skill's tool directories (tools/<tool>) in files.
+func ToolDirs(files []scan.File) []string { return toolDirs(files) }
