@@ -16,7 +16,7 @@ GO_PLUGINS := plugins/files plugins/web testdata/echo \
 GO_WASM := $(foreach d,$(GO_PLUGINS),$(d)/$(notdir $(d)).wasm)
 SDK_GO := $(wildcard sdk/go/*.go) $(wildcard abi/*.go)
 
-WAT_SRC := $(wildcard testdata/hostile/*/*.wat)
+WAT_SRC := $(wildcard testdata/hostile/*/*.wat) $(wildcard testdata/compat/*/*.wat)
 WAT_WASM := $(WAT_SRC:.wat=.wasm)
 
 PDK_WASM := testdata/pdk/echo/echo.wasm

@@ -26,8 +26,11 @@ const (
 	ExportDescribe = "describe"
 	// ExportInitialize is WASI's reactor initialiser, called once per instance when present.
 	ExportInitialize = "_initialize"
-	// ExportStart marks a WASI command module, which hermes refuses: its calls would trap.
+	// ExportStart marks a WASI command module. As under Extism it is never run; the module's
+	// constructors (ExportCallCtors) are called once per instance instead of _initialize.
 	ExportStart = "_start"
+	// ExportCallCtors is a command module's static constructors, exported by clang and TinyGo.
+	ExportCallCtors = "__wasm_call_ctors"
 )
 
 // Return values of a tool export.

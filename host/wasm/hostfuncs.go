@@ -30,15 +30,9 @@ var hostFuncs = map[string]hostFunc{
 		s[0] = off
 		return err
 	},
-	"free": func(in *instance, _ context.Context, s []uint64) error { return in.arena.free(s[0]) },
-	"length": func(in *instance, _ context.Context, s []uint64) (err error) {
-		s[0], err = in.arena.length(s[0])
-		return err
-	},
-	"length_unsafe": func(in *instance, _ context.Context, s []uint64) (err error) {
-		s[0], err = in.arena.length(s[0])
-		return err
-	},
+	"free":          func(in *instance, _ context.Context, s []uint64) error { return in.arena.free(s[0]) },
+	"length":        kernelLength,
+	"length_unsafe": kernelLength,
 	"load_u8": func(in *instance, _ context.Context, s []uint64) error {
 		if err := in.arena.check(s[0], 1); err != nil {
 			return err
@@ -113,6 +107,10 @@ var hostFuncs = map[string]hostFunc{
 		return nil
 	},
 	"error_set": func(in *instance, _ context.Context, s []uint64) error {
+		if s[0] == 0 { // Extism's kernel: error_set(0) clears the error
+			in.errMsg, in.errSet = "", false
+			return nil
+		}
 		b, err := in.arena.block(s[0])
 		if err != nil {
 			return err
@@ -260,6 +258,16 @@ var hostFuncs = map[string]hostFunc{
 		s[0], err = in.arena.allocBytes(out)
 		return err
 	},
+}
+
+// kernelLength is Extism's length: 0 for the null handle 0 (what config_get, var_get and an
+// empty HTTP body return; go-pdk asks its length before it checks for 0), else the block's.
+func kernelLength(in *instance, _ context.Context, s []uint64) (err error) {
+	if s[0] == 0 {
+		return nil
+	}
+	s[0], err = in.arena.length(s[0])
+	return err
 }
 
 const maxLogMessage = 4 << 10

@@ -82,7 +82,13 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, in.classifyErr(err, "instantiate")
 	}
 	in.mod = mod
-	if init := mod.ExportedFunction(abi.ExportInitialize); init != nil {
+	// As Extism's go-sdk: a reactor's _initialize, else a command's constructors (its _start,
+	// the program's main, is never run).
+	init := mod.ExportedFunction(abi.ExportInitialize)
+	if init == nil && mod.ExportedFunction(abi.ExportStart) != nil {
+		init = mod.ExportedFunction(abi.ExportCallCtors)
+	}
+	if init != nil && len(init.Definition().ParamTypes()) == 0 {
 		_, err := in.run(ctx, init, nil)
 		in.end()
 		if err != nil {
@@ -110,6 +116,10 @@ func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc i
 	err = f.CallWithStack(context.WithValue(ctx, instanceKey{}, in), in.stack[:])
 	if in.failure != nil {
 		err = in.failure
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		err = nil // proc_exit(0) is success, as under Extism; the closed instance is discarded
 	}
 	return int32(uint32(in.stack[0])), err
 }
@@ -163,7 +173,7 @@ func (in *instance) fn(name string) api.Function {
 	return f
 }
 
-func (in *instance) call(ctx context.Context, export string, input []byte) ([]byte, error) {
+func (in *instance) call(ctx context.Context, export string, input []byte, raw bool) ([]byte, error) {
 	f := in.fn(export)
 	if f == nil {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Message: "the module does not export this function"}
@@ -187,12 +197,15 @@ func (in *instance) call(ctx context.Context, export string, input []byte) ([]by
 		}
 		return nil, ae
 	}
-	if rc != abi.ReturnOK {
+	if rc != abi.ReturnOK || in.errMsg != "" {
 		msg := in.errMsg
 		if !in.errSet {
 			msg = fmt.Sprintf("returned %d without an error message", rc)
 		}
 		return nil, &abi.Error{Code: abi.CodeToolError, Message: msg}
+	}
+	if raw {
+		return append([]byte{}, in.output...), nil
 	}
 	if !in.outputSet || len(in.output) == 0 {
 		return nil, &abi.Error{Code: abi.CodeInvalidOutput, Message: "returned success without setting any output (tools must return JSON)"}

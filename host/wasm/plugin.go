@@ -184,7 +184,7 @@ func (p *Plugin) compile(ctx context.Context) error {
 	}
 }
 
-// checkModule refuses modules that import anything not granted, or that are not reactors.
+// checkModule refuses modules that import anything not granted.
 func (p *Plugin) checkModule() error {
 	for _, def := range p.compiled.ImportedFunctions() {
 		module, name, _ := def.Import()
@@ -208,9 +208,6 @@ func (p *Plugin) checkModule() error {
 		return importError(badPlugin(p.spec.Name, "imports memory %s.%s; a plugin must define its own memory", module, name))
 	}
 	p.exports = p.compiled.ExportedFunctions()
-	if _, ok := p.exports[abi.ExportStart]; ok {
-		return badPlugin(p.spec.Name, "exports _start, so it is a WASI command, not a reactor; build Go with -buildmode=c-shared, C with -mexec-model=reactor, Rust as a cdylib")
-	}
 	return nil
 }
 
@@ -266,21 +263,36 @@ func (p *Plugin) Describe(ctx context.Context) (*abi.Description, error) {
 		return nil, badPlugin(p.spec.Name, "%v", err)
 	}
 	for _, t := range d.Tools {
-		if _, ok := p.exports[t.Name]; !ok {
+		def, ok := p.exports[t.Name]
+		if !ok {
 			return nil, badPlugin(p.spec.Name, "describe lists tool %q but the module does not export it", t.Name)
+		}
+		if !Callable(def) {
+			return nil, badPlugin(p.spec.Name, "describe lists tool %q but its export has signature %s; a tool must be () -> i32 or () -> ()", t.Name, signature(def.ParamTypes(), def.ResultTypes()))
 		}
 	}
 	return d, nil
 }
 
-// Call runs one export with input and returns its output. Errors are *abi.Error.
+// Call runs one export with input and returns its output, which must be JSON. Errors are
+// *abi.Error.
 func (p *Plugin) Call(ctx context.Context, export string, input []byte) (out []byte, err error) {
+	return p.call(ctx, export, input, false)
+}
+
+// CallRaw runs one export like Call but takes its output as it is: any bytes, or none (as an
+// Extism host does; for tools whose manifest declares text output).
+func (p *Plugin) CallRaw(ctx context.Context, export string, input []byte) (out []byte, err error) {
+	return p.call(ctx, export, input, true)
+}
+
+func (p *Plugin) call(ctx context.Context, export string, input []byte, raw bool) (out []byte, err error) {
 	def, ok := p.exports[export]
 	if !ok {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Plugin: p.spec.Name, Tool: export, Message: "the module does not export this function"}
 	}
-	if len(def.ParamTypes()) != 0 || !sameTypes(def.ResultTypes(), []abi.ValueType{abi.I32}) {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: p.spec.Name, Tool: export, Message: fmt.Sprintf("export has signature %s; tools and describe must be () -> i32", signature(def.ParamTypes(), def.ResultTypes()))}
+	if !Callable(def) {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: p.spec.Name, Tool: export, Message: fmt.Sprintf("export has signature %s; tools and describe must be () -> i32 or () -> ()", signature(def.ParamTypes(), def.ResultTypes()))}
 	}
 	in, err := p.pool.get(ctx, p.newInstance)
 	if err != nil {
@@ -297,7 +309,7 @@ func (p *Plugin) Call(ctx context.Context, export string, input []byte) (out []b
 		}
 		p.pool.put(in, healthy)
 	}()
-	out, err = in.call(ctx, export, input)
+	out, err = in.call(ctx, export, input, raw)
 	if err != nil {
 		code := abi.CodeOf(err)
 		healthy = (code == abi.CodeToolError || code == abi.CodeInvalidOutput) && in.usable()
@@ -357,6 +369,12 @@ func sameTypes(got []api.ValueType, want []abi.ValueType) bool {
 		}
 	}
 	return true
+}
+
+// Callable reports whether an export can be called as a tool: () -> i32 (the return code) or,
+// as Extism allows, () -> () (success unless it sets an error).
+func Callable(def api.FunctionDefinition) bool {
+	return len(def.ParamTypes()) == 0 && (len(def.ResultTypes()) == 0 || sameTypes(def.ResultTypes(), []abi.ValueType{abi.I32}))
 }
 
 func signature(params, results []api.ValueType) string {

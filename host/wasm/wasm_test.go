@@ -239,7 +239,6 @@ func TestRefusedAtLoad(t *testing.T) {
 		{"import not granted", "ungranted", abi.CodeDenied, []string{"extism:host/env.http_request", `"http"`}},
 		{"unknown host import", "unknownimport", abi.CodeBadPlugin, []string{"extism:host/env.secret_backdoor"}},
 		{"import from env", "envimport", abi.CodeBadPlugin, []string{"env.system"}},
-		{"command module", "command", abi.CodeBadPlugin, []string{"_start", "reactor"}},
 	}
 	e := newTestEngine(t)
 	for _, tt := range tests {

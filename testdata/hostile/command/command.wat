@@ -1,11 +1,10 @@
 ;; hostile-command: a WASI command (exports _start) instead of a reactor.
-;; Expect: refused when loaded -> bad_plugin, with a message saying how to build a reactor
-;; (Go -buildmode=c-shared, C -mexec-model=reactor, Rust cdylib). Nothing is executed.
+;; Expect: loads and its tools run, as under Extism's go-sdk, without _start ever running (it
+;; traps if it does).
 (module
   (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
   (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
   (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
-  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
 
   (memory (export "memory") 1)
   ;; describe: 87 bytes at 1024
@@ -33,7 +32,7 @@
     (i32.const 0))
 
   (func (export "_start")
-    (call $proc_exit (i32.const 0)))
+    unreachable)
 
   (func (export "noop") (result i32)
     (call $out (i32.const 1136) (i32.const 2))
