@@ -18,6 +18,29 @@ type Tool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
+	// Export, Input and Output are set for tools declared in plugin.toml's [[tools]] (modules
+	// without describe, such as unchanged Extism plugins): the export called (default: Name),
+	// and IOText where the module takes its input or gives its output as plain text.
+	Export string `json:"export,omitempty"`
+	Input  string `json:"input,omitempty"`
+	Output string `json:"output,omitempty"`
+}
+
+// How a tool takes its input and gives its output.
+const (
+	IOJSON = "json" // the arguments object / a JSON value (the default)
+	IOText = "text" // the string argument "input" as raw bytes / any bytes, returned as a JSON string
+)
+
+// TextInputSchema is the parameters schema of a tool whose input is text.
+var TextInputSchema = json.RawMessage(`{"type":"object","properties":{"input":{"type":"string","description":"the text the tool works on"}},"required":["input"],"additionalProperties":false}`)
+
+// ExportName is the module export that runs the tool.
+func (t Tool) ExportName() string {
+	if t.Export != "" {
+		return t.Export
+	}
+	return t.Name
 }
 
 // Description is what a plugin's describe export returns.
@@ -50,6 +73,14 @@ func ParseDescription(data []byte) (*Description, error) {
 			return nil, fmt.Errorf("describe: tool %q appears twice", t.Name)
 		}
 		seen[t.Name] = true
+		for _, io := range [][2]string{{"input", t.Input}, {"output", t.Output}} {
+			if io[1] != "" && io[1] != IOJSON && io[1] != IOText {
+				return nil, fmt.Errorf("describe: tool %q: %s must be %q or %q, not %q", t.Name, io[0], IOJSON, IOText, io[1])
+			}
+		}
+		if t.Export != "" && (t.Export == ExportDescribe || t.Export[0] == '_' || len(t.Export) > 64) {
+			return nil, fmt.Errorf("describe: tool %q: export %q is not a tool export", t.Name, t.Export)
+		}
 		if t.Description == "" || len(t.Description) > MaxToolDescription {
 			return nil, fmt.Errorf("describe: tool %q needs a description of 1-%d bytes", t.Name, MaxToolDescription)
 		}

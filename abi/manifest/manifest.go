@@ -4,13 +4,17 @@ package manifest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -33,6 +37,84 @@ type Manifest struct {
 	SHA256       string           `toml:"sha256" json:"sha256,omitempty"`
 	Capabilities abi.Capabilities `toml:"capabilities" json:"capabilities"`
 	Limits       abi.Limits       `toml:"limits" json:"limits"`
+	// Tools declares the tools of a module without a describe export (an unchanged Extism
+	// plugin); see ToolDecl.
+	Tools []ToolDecl `toml:"tools" json:"tools,omitempty"`
+	// Config holds non-secret settings the module reads with config_get, shown in the review.
+	// Secrets stay capabilities.env grants.
+	Config map[string]string `toml:"config" json:"config,omitempty"`
+}
+
+// ToolDecl is one [[tools]] entry.
+type ToolDecl struct {
+	Name        string         `toml:"name" json:"name"`
+	Export      string         `toml:"export" json:"export,omitempty"`
+	Description string         `toml:"description" json:"description"`
+	Input       string         `toml:"input" json:"input,omitempty"`
+	Output      string         `toml:"output" json:"output,omitempty"`
+	Parameters  map[string]any `toml:"parameters" json:"parameters,omitempty"`
+}
+
+// Bounds on [config].
+const (
+	MaxConfigKeys  = 64
+	MaxConfigValue = 4096
+)
+
+var configKeyRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+
+// DeclaredTools is the description [[tools]] declares, checked as describe's output is.
+// It is nil when the manifest declares no tools.
+func (m *Manifest) DeclaredTools() (*abi.Description, error) {
+	if len(m.Tools) == 0 {
+		return nil, nil
+	}
+	d := abi.Description{Tools: make([]abi.Tool, 0, len(m.Tools))}
+	for i, t := range m.Tools {
+		tool := abi.Tool{Name: t.Name, Description: t.Description, Export: t.Export, Input: t.Input, Output: t.Output}
+		switch {
+		case t.Input == abi.IOText && t.Parameters != nil:
+			return nil, &Error{Field: fmt.Sprintf("tools[%d].parameters", i), Reason: `not allowed with input = "text" (the tool takes one string argument, "input")`}
+		case t.Input == abi.IOText:
+			tool.Parameters = abi.TextInputSchema
+		case t.Parameters == nil:
+			tool.Parameters = json.RawMessage(`{"type":"object"}`)
+		default:
+			b, err := json.Marshal(t.Parameters)
+			if err != nil {
+				return nil, &Error{Field: fmt.Sprintf("tools[%d].parameters", i), Reason: err.Error()}
+			}
+			tool.Parameters = b
+		}
+		d.Tools = append(d.Tools, tool)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, &Error{Field: "tools", Reason: err.Error()}
+	}
+	parsed, err := abi.ParseDescription(b)
+	if err != nil {
+		return nil, &Error{Field: "tools", Reason: strings.TrimPrefix(err.Error(), "describe: ")}
+	}
+	return parsed, nil
+}
+
+func validateConfig(m *Manifest) error {
+	if len(m.Config) > MaxConfigKeys {
+		return &Error{Field: "config", Reason: fmt.Sprintf("%d settings, more than %d", len(m.Config), MaxConfigKeys)}
+	}
+	for k, v := range m.Config {
+		if !configKeyRe.MatchString(k) {
+			return &Error{Field: "config", Reason: fmt.Sprintf("%q is not a setting name ([A-Za-z0-9_.-], at most 128)", k)}
+		}
+		if len(v) > MaxConfigValue || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
+			return &Error{Field: "config." + k, Reason: fmt.Sprintf("must be text of at most %d bytes without control characters", MaxConfigValue)}
+		}
+		if slices.Contains(m.Capabilities.Env, k) {
+			return &Error{Field: "config." + k, Reason: "is also a capabilities.env grant; a key is either a setting or a secret"}
+		}
+	}
+	return nil
 }
 
 var (
@@ -77,8 +159,13 @@ func Parse(data []byte) (*Manifest, error) {
 		}
 		return nil, &Error{Reason: oneLine(err.Error())}
 	}
-	if undecoded := md.Undecoded(); len(undecoded) > 0 {
-		return nil, &Error{Field: undecoded[0].String(), Reason: "unknown key (see abi/README.md for the manifest's keys)"}
+	for _, k := range md.Undecoded() {
+		// A tool's parameters are a JSON Schema, decoded as a whole (the decoder lists its
+		// inner keys as undecoded).
+		if len(k) > 2 && k[0] == "tools" && k[1] == "parameters" {
+			continue
+		}
+		return nil, &Error{Field: k.String(), Reason: "unknown key (see abi/README.md for the manifest's keys)"}
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -113,6 +200,12 @@ func (m *Manifest) Validate() error {
 		return &Error{Field: "sha256", Reason: "must be 64 lowercase hex digits"}
 	}
 	if err := validateCapabilities(m.Capabilities); err != nil {
+		return err
+	}
+	if err := validateConfig(m); err != nil {
+		return err
+	}
+	if _, err := m.DeclaredTools(); err != nil {
 		return err
 	}
 	return validateLimits(m.Limits)

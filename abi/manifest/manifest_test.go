@@ -127,3 +127,45 @@ func TestValidateHTTPAllow(t *testing.T) {
 		}
 	}
 }
+
+func TestToolsAndConfig(t *testing.T) {
+	const decl = "\n[config]\nvowels = \"aeiouy\"\n\n[[tools]]\nname = \"count_vowels\"\ndescription = \"Counts vowels\"\ninput = \"text\"\n\n" +
+		"[[tools]]\nname = \"get\"\nexport = \"run_test\"\ndescription = \"Gets\"\noutput = \"text\"\nparameters = { type = \"object\", properties = { key = { type = \"string\" } } }\n"
+	m, err := Parse([]byte(valid + decl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := m.DeclaredTools()
+	if err != nil || len(d.Tools) != 2 {
+		t.Fatalf("declared tools: %+v %v", d, err)
+	}
+	if d.Tools[0].ExportName() != "count_vowels" || string(d.Tools[0].Parameters) != string(abi.TextInputSchema) || d.Tools[1].ExportName() != "run_test" || d.Tools[1].Output != abi.IOText {
+		t.Fatalf("declared tools: %+v", d.Tools)
+	}
+	if m.Config["vowels"] != "aeiouy" {
+		t.Fatalf("config: %v", m.Config)
+	}
+	tool := "\n[[tools]]\nname = \"t\"\ndescription = \"d\"\n"
+	tests := []struct{ name, add, mention string }{
+		{"bad tool name", "\n[[tools]]\nname = \"Count\"\ndescription = \"d\"\n", `tools[0].name "Count"`},
+		{"no description", "\n[[tools]]\nname = \"t\"\n", `tool "t" needs a description`},
+		{"bad input", tool + "input = \"xml\"\n", `input must be "json" or "text"`},
+		{"bad output", tool + "output = \"xml\"\n", `output must be "json" or "text"`},
+		{"parameters with text input", tool + "input = \"text\"\nparameters = { type = \"object\" }\n", "tools[0].parameters"},
+		{"parameters not an object schema", tool + "parameters = { type = \"string\" }\n", `"type": "object"`},
+		{"export describe", tool + "export = \"describe\"\n", "is not a tool export"},
+		{"twice", tool + tool, `tool "t" appears twice`},
+		{"unknown tool key", tool + "shell = true\n", "tools.shell"},
+		{"config control character", "\n[config]\nk = \"a\\u001b[2J\"\n", "config.k"},
+		{"config bad key", "\n[config]\n\"a b\" = \"x\"\n", "not a setting name"},
+		{"config shadows a secret", "\n[config]\nOPENWEATHER_API_KEY = \"x\"\n", "either a setting or a secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(valid + tt.add))
+			if err == nil || !strings.Contains(err.Error(), tt.mention) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v should be one line mentioning %q", err, tt.mention)
+			}
+		})
+	}
+}

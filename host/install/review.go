@@ -3,6 +3,8 @@ package install
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hermes-agent/hermes/abi"
@@ -36,6 +38,12 @@ func WriteReview(w io.Writer, p *Plan) {
 		if len(p.Removed) > 0 {
 			fmt.Fprintf(w, "Permissions it no longer needs (revoked):\n")
 			writeList(w, p.Removed, "")
+		}
+	}
+	if len(m.Config) > 0 {
+		fmt.Fprintf(w, "Settings (plugin.toml [config], read by the plugin, not secret):\n")
+		for _, k := range slices.Sorted(maps.Keys(m.Config)) {
+			fmt.Fprintf(w, "  %s = %q\n", k, m.Config[k])
 		}
 	}
 	fmt.Fprintf(w, "Limits:  %s\n", LimitsLine(c.Limits))

@@ -41,6 +41,7 @@ func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]by
 		return nil, err
 	}
 	schema, ok := lp.schemas[toolName]
+	tool := lp.tools[toolName]
 	if !ok {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Plugin: pluginName, Tool: toolName, Message: "no such tool (see: hermes tools list)"}
 	}
@@ -57,7 +58,18 @@ func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]by
 	if err := schema.Validate(value); err != nil {
 		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: schemaMessage(err)}
 	}
-	return lp.plugin.Call(ctx, toolName, args)
+	input := args
+	if tool.Input == abi.IOText {
+		input = []byte(value.(map[string]any)["input"].(string)) // the schema requires the string
+	}
+	if tool.Output != abi.IOText {
+		return lp.plugin.Call(ctx, tool.ExportName(), input)
+	}
+	out, err := lp.plugin.CallRaw(ctx, tool.ExportName(), input)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(string(out))
 }
 
 // loading is one plugin being compiled; callers that want it meanwhile wait on done.
@@ -128,7 +140,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if strings.HasPrefix(rec.Source, ProjectSourcePrefix) && !r.cfg.Plugins.ProjectLocal {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
 	}
-	wasmBytes, err := readModule(rec)
+	m, wasmBytes, err := readModule(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +153,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	spec := wasm.Spec{
 		Name: name, Wasm: wasmBytes, SHA256: rec.WasmSHA256, Granted: info.Granted, Limits: limits,
 		Mounts: mounts, Env: r.envLookup, Exec: r.exec, MaxInstances: r.cfg.Plugins.MaxInstances,
-		Activity: r.acts,
+		Activity: r.acts, Config: m.Config,
 	}
 	if info.Granted.KV {
 		spec.KV = pluginKV{store: r.store, plugin: name}
@@ -150,29 +162,29 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if err != nil {
 		return nil, err
 	}
-	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Resolved{}}
+	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Resolved{}, tools: map[string]abi.Tool{}}
 	for _, t := range info.Tools {
 		s, err := compileSchema(t)
 		if err != nil {
 			_ = p.Close(ctx)
 			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Tool: t.Name, Message: err.Error()}
 		}
-		lp.schemas[t.Name] = s
+		lp.schemas[t.Name], lp.tools[t.Name] = s, t
 	}
 	return lp, nil
 }
 
 // readModule reads an added plugin's module from where it was installed.
-func readModule(rec store.PluginRecord) ([]byte, error) {
+func readModule(rec store.PluginRecord) (*manifest.Manifest, []byte, error) {
 	m, err := manifest.Parse(rec.Manifest)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: "recorded manifest: " + err.Error(), Err: err}
+		return nil, nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: "recorded manifest: " + err.Error(), Err: err}
 	}
 	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
 	if err != nil {
-		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins audit %s)", err, rec.Name), Err: err}
+		return nil, nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins audit %s)", err, rec.Name), Err: err}
 	}
-	return wasmBytes, nil
+	return m, wasmBytes, nil
 }
 
 // Plugin returns the loaded plugin (compiling it if needed), for benchmarks and warm-up.

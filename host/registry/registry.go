@@ -62,6 +62,7 @@ type Registry struct {
 type loadedPlugin struct {
 	plugin  *wasm.Plugin
 	schemas map[string]*jsonschema.Resolved
+	tools   map[string]abi.Tool
 }
 
 // New returns a registry over st, running plugins on engine with the limits and workspace of cfg.
@@ -184,7 +185,7 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 	digest := sha256Hex(files.Wasm)
 	limits, capped := m.Limits.Within(r.cfg.Plugins.Limits)
 	c := &Candidate{Manifest: m, Digest: digest, Limits: limits, Capped: capped, manifest: files.Manifest, wasm: files.Wasm}
-	p, loadErr := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: files.Wasm, Granted: m.Capabilities, Limits: limits, Inert: true, MaxInstances: 1})
+	p, loadErr := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: files.Wasm, Granted: m.Capabilities, Config: m.Config, Limits: limits, Inert: true, MaxInstances: 1})
 	if loadErr != nil && !errors.Is(loadErr, wasm.ErrImport) {
 		return nil, loadErr
 	}
@@ -199,7 +200,7 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 		return c, nil
 	}
 	defer p.Close(context.Background())
-	desc, err := p.Describe(ctx)
+	desc, err := r.toolsOf(ctx, m, p)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +211,27 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 	}
 	c.Tools = desc.Tools
 	return c, nil
+}
+
+// toolsOf is what the plugin offers: the [[tools]] plugin.toml declares, each checked against
+// the module's exports, or else what its describe export returns.
+func (r *Registry) toolsOf(ctx context.Context, m *manifest.Manifest, p *wasm.Plugin) (*abi.Description, error) {
+	declared, err := m.DeclaredTools()
+	if err != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: err.Error(), Err: err}
+	}
+	if declared == nil {
+		if !p.Exports(abi.ExportDescribe) {
+			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: "the module has no describe export and plugin.toml declares no [[tools]]: declare its tools with [[tools]] (see README: Running Extism and hyper-mcp plugins)"}
+		}
+		return p.Describe(ctx)
+	}
+	for _, t := range declared.Tools {
+		if err := p.CheckTool(t.Name, t.ExportName()); err != nil {
+			return nil, err
+		}
+	}
+	return declared, nil
 }
 
 // ErrExists is returned by Add for a name that is already added.
@@ -486,7 +508,7 @@ func (r *Registry) Verify(ctx context.Context, name string) error {
 	if err := r.checkSeal(rec); err != nil {
 		return err
 	}
-	wasmBytes, err := readModule(rec)
+	_, wasmBytes, err := readModule(rec)
 	if err != nil {
 		return err
 	}

@@ -102,3 +102,14 @@ func CompileCacheDir(tb testing.TB) string {
 	}
 	return dir
 }
+
+// GoSDKWasm reads one of the prebuilt test plugins published in Extism go-sdk's module (the
+// version go.mod pins, from the module cache), unchanged: the compatibility matrix's modules.
+func GoSDKWasm(tb testing.TB, name string) []byte {
+	tb.Helper()
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/extism/go-sdk").Output()
+	if err != nil || strings.TrimSpace(string(dir)) == "" {
+		tb.Fatalf("find github.com/extism/go-sdk in the module cache: %v (run: go mod download github.com/extism/go-sdk)", err)
+	}
+	return mustRead(tb, filepath.Join(strings.TrimSpace(string(dir)), "wasm", name))
+}

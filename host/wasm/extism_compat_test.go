@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,21 +19,6 @@ import (
 // errRC stands for go-sdk's answer to a non-zero return code without an error message: it
 // reports no error, hermes a tool error.
 var errRC = errors.New("non-zero return code")
-
-// goSDKWasm reads one of the prebuilt test plugins shipped in go-sdk's module (the version
-// go.mod pins), as published: nothing about them is changed.
-func goSDKWasm(tb testing.TB, name string) []byte {
-	tb.Helper()
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/extism/go-sdk").Output()
-	if err != nil {
-		tb.Fatalf("find github.com/extism/go-sdk in the module cache (go mod download github.com/extism/go-sdk): %v", err)
-	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(dir)), "wasm", name))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
 
 // newExtismReference runs a module under go-sdk with config and vars set as hermes would.
 func newExtismReference(tb testing.TB, wasmBytes []byte, config map[string]string) *extism.Plugin {
@@ -86,7 +69,7 @@ func TestGoSDKWasmUnderBothRuntimes(t *testing.T) {
 	e := newTestEngine(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wasmBytes := goSDKWasm(t, tc.file)
+			wasmBytes := testplugins.GoSDKWasm(t, tc.file)
 			kv := &mapKV{}
 			spec := Spec{
 				Name: "compat", Wasm: wasmBytes, KV: kv,

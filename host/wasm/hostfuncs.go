@@ -129,6 +129,10 @@ var hostFuncs = map[string]hostFunc{
 			return err
 		}
 		defer func() { in.record("env", "get", string(key), err) }()
+		if v, ok := in.plugin.spec.Config[string(key)]; ok {
+			s[0], err = in.arena.allocBytes([]byte(v))
+			return err
+		}
 		if !slices.Contains(in.plugin.spec.Granted.Env, string(key)) {
 			return &deniedError{capability: abi.CapEnv, detail: fmt.Sprintf("key %q is not granted to this plugin", truncate(string(key), 80))}
 		}
@@ -312,10 +316,11 @@ func truncate(s string, n int) string {
 // buildHostModules defines, on r, exactly the host functions the plugin was granted.
 // With inert set (while a plugin is described before the user granted anything), capability
 // functions are linked so the module loads, but each one refuses.
-func buildHostModules(ctx context.Context, r wazero.Runtime, granted abi.Capabilities, inert bool) error {
+func buildHostModules(ctx context.Context, r wazero.Runtime, spec Spec) error {
+	inert := spec.Inert
 	builders := map[string]wazero.HostModuleBuilder{}
 	for _, f := range abi.HostFuncs {
-		if f.Capability != "" && !granted.Has(f.Capability) {
+		if f.Capability != "" && !spec.linkable(f.Capability) {
 			continue
 		}
 		b := builders[f.Module]

@@ -53,6 +53,7 @@ type Spec struct {
 	Limits  abi.Limits // effective limits, every field set
 	Mounts  []Mount
 	Env     func(key string) (string, bool, error) // values for granted env keys
+	Config  map[string]string                      // plugin.toml's [config]: non-secret settings
 	KV      KV
 	Exec    Executor
 	// Inert links the granted capabilities' functions but makes each refuse: for describing a
@@ -62,6 +63,12 @@ type Spec struct {
 	MaxInstances int
 	// Activity receives every capability use (see host/activity); nil records nothing.
 	Activity activity.Sink
+}
+
+// linkable reports whether the module may import the functions of capability c: it was
+// granted, or it is config_get's and the manifest has [config] settings.
+func (s Spec) linkable(c abi.Capability) bool {
+	return s.Granted.Has(c) || c == abi.CapEnv && len(s.Config) > 0
 }
 
 // Plugin is a compiled, linked plugin with a pool of instances. Safe for concurrent calls.
@@ -125,7 +132,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.runtime); err != nil {
 		return nil, fmt.Errorf("load plugin %s: link WASI: %w", spec.Name, err)
 	}
-	if err := buildHostModules(ctx, p.runtime, spec.Granted, spec.Inert); err != nil {
+	if err := buildHostModules(ctx, p.runtime, spec); err != nil {
 		return nil, fmt.Errorf("load plugin %s: %w", spec.Name, err)
 	}
 	if spec.Granted.Has(abi.CapHTTP) && !spec.Inert {
@@ -195,7 +202,7 @@ func (p *Plugin) checkModule() error {
 		if !ok {
 			return importError(badPlugin(p.spec.Name, "imports %s.%s, which hermes ABI v%d does not provide (see abi/README.md)", module, name, abi.Version))
 		}
-		if f.Capability != "" && !p.spec.Granted.Has(f.Capability) {
+		if f.Capability != "" && !p.spec.linkable(f.Capability) {
 			return importError(&abi.Error{Code: abi.CodeDenied, Plugin: p.spec.Name, Message: fmt.Sprintf(
 				"imports %s.%s, which needs the %q capability; it was not granted (the manifest must declare it and the user must accept it)", module, name, f.Capability)})
 		}
@@ -272,6 +279,24 @@ func (p *Plugin) Describe(ctx context.Context) (*abi.Description, error) {
 		}
 	}
 	return d, nil
+}
+
+// Exports reports whether the module exports a function of that name.
+func (p *Plugin) Exports(name string) bool {
+	_, ok := p.exports[name]
+	return ok
+}
+
+// CheckTool reports whether the module exports export with a signature a tool may have.
+func (p *Plugin) CheckTool(tool, export string) error {
+	def, ok := p.exports[export]
+	if !ok {
+		return badPlugin(p.spec.Name, "plugin.toml declares tool %q but the module does not export %q", tool, export)
+	}
+	if !Callable(def) {
+		return badPlugin(p.spec.Name, "plugin.toml declares tool %q but export %q has signature %s; a tool must be () -> i32 or () -> ()", tool, export, signature(def.ParamTypes(), def.ResultTypes()))
+	}
+	return nil
 }
 
 // Call runs one export with input and returns its output, which must be JSON. Errors are

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hermes-agent/hermes/host/testplugins"
+)
+
+// compatDir is a plugin directory of one of go-sdk's published test modules, unchanged, with
+// only a plugin.toml beside it.
+func compatDir(t *testing.T, name, module, toml string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, module), testplugins.GoSDKWasm(t, module), 0o644)
+	head := "name = \"" + name + "\"\nversion = \"1.0.0\"\nabi = 1\ndescription = \"go-sdk test plugin\"\nwasm = \"" + module + "\"\n"
+	os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(head+toml), 0o644)
+	return dir
+}
+
+// TestExtismPluginsUnchanged installs go-sdk v1.7.1's prebuilt test plugins with only a
+// plugin.toml declaring [[tools]] and [config], through the real CLI, and calls their tools.
+// (host/wasm's TestGoSDKWasmUnderBothRuntimes compares the same modules with go-sdk itself.)
+func TestExtismPluginsUnchanged(t *testing.T) {
+	c := newCLI(t)
+	vowels := compatDir(t, "vowels", "count_vowels.wasm", `
+[capabilities]
+kv = true
+
+[config]
+vowels = "aeiouy"
+
+[[tools]]
+name        = "count_vowels"
+description = "Counts the vowels in a text"
+input       = "text"
+output      = "json"
+`)
+	out := c.mustRun(t, "plugins", "install", vowels, "--yes", "--allow-unsigned")
+	for _, want := range []string{"vowels.count_vowels", "Settings (plugin.toml [config]", `vowels = "aeiouy"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("review lacks %q:\n%s", want, out)
+		}
+	}
+	var got struct {
+		Count  int    `json:"count"`
+		Total  int    `json:"total"`
+		Vowels string `json:"vowels"`
+	}
+	out = c.mustRun(t, "tools", "call", "vowels.count_vowels", `{"input":"hello yellow"}`)
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Count != 5 || got.Vowels != "aeiouy" {
+		t.Fatalf("count_vowels: %s (%v)", out, err)
+	}
+	out = c.mustRun(t, "tools", "call", "vowels.count_vowels", `{"input":"aaa"}`)
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Total != 8 {
+		t.Fatalf("count_vowels keeps its running total in its var: %s (%v)", out, err)
+	}
+	c.wantExit(t, ExitUsage, "additional properties", "tools", "call", "vowels.count_vowels", `{"text":"no input"}`)
+
+	// Text output, an unset config key (length(0)) and a TinyGo command module.
+	cfg := compatDir(t, "config", "config.wasm", `
+[capabilities]
+env = ["thing"]
+
+[[tools]]
+name        = "thing"
+export      = "run_test"
+description = "Shows the thing setting"
+output      = "text"
+`)
+	c.mustRun(t, "plugins", "install", cfg, "--yes", "--allow-unsigned")
+	if out := c.mustRun(t, "tools", "call", "config.thing", `{}`); !strings.Contains(out, "unset by host") {
+		t.Fatalf("config.thing: %s", out)
+	}
+
+	// A declared tool the module does not export is refused at install, not at call time; so is a
+	// module with neither describe nor [[tools]].
+	missing := compatDir(t, "missing", "hello.wasm", `
+[[tools]]
+name        = "greet"
+description = "Says hello"
+output      = "text"
+`)
+	c.wantExit(t, ExitBadPlugin, `does not export "greet"`, "plugins", "install", missing, "--yes", "--allow-unsigned")
+	bare := compatDir(t, "bare", "hello.wasm", "")
+	c.wantExit(t, ExitBadPlugin, "declares no [[tools]]", "plugins", "install", bare, "--yes", "--allow-unsigned")
+}
