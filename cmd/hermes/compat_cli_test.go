@@ -88,4 +88,41 @@ output      = "text"
 	c.wantExit(t, ExitBadPlugin, `does not export "greet"`, "plugins", "install", missing, "--yes", "--allow-unsigned")
 	bare := compatDir(t, "bare", "hello.wasm", "")
 	c.wantExit(t, ExitBadPlugin, "declares no [[tools]]", "plugins", "install", bare, "--yes", "--allow-unsigned")
+
+}
+
+// TestExtismPluginsGetNoMoreThanGranted: an Extism-convention module installs without the
+// capabilities it imports but was not granted, the review says so in plain words, and each call
+// to such a function is refused (denied) while the host keeps serving. A native plugin keeps the
+// strict import audit (host/wasm TestRefusedAtLoad).
+func TestExtismPluginsGetNoMoreThanGranted(t *testing.T) {
+	c := newCLI(t)
+	tool := func(name, export string) string {
+		return "\n[[tools]]\nname = \"" + name + "\"\nexport = \"" + export + "\"\ndescription = \"d\"\ninput = \"text\"\noutput = \"text\"\n"
+	}
+	tests := []struct {
+		name, module, tool, toml string
+		review, refusal          string
+	}{
+		{"var without kv", "count_vowels.wasm", "count", "[config]\nvowels = \"aeiou\"\n" + tool("count", "count_vowels"),
+			"imports stored variables (var_get/var_set) but was not granted it: its reads and writes will be refused", `"kv"`},
+		{"config without env", "config.wasm", "thing", tool("thing", "run_test"),
+			"imports secrets and settings (config_get) but was not granted it: its reads of anything not in [config] will be refused", `"env"`},
+		{"config key neither set nor granted", "config.wasm", "thing", "[config]\nother = \"x\"\n" + tool("thing", "run_test"),
+			"", `key "thing" is not granted`},
+		{"http without http", "http.wasm", "fetch", tool("fetch", "run_test"),
+			"imports HTTP but was not granted it: its requests will be refused", `"http"`},
+		{"http to a host not granted", "http.wasm", "fetch", "[capabilities]\nhttp = [\"127.0.0.1\"]\n" + tool("fetch", "run_test"),
+			"", "jsonplaceholder.typicode.com"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			name := "compat" + string(rune('a'+i))
+			out := c.mustRun(t, "plugins", "install", compatDir(t, name, tt.module, tt.toml), "--yes", "--allow-unsigned")
+			if tt.review != "" && !strings.Contains(out, tt.review) {
+				t.Errorf("review lacks %q:\n%s", tt.review, out)
+			}
+			c.wantExit(t, ExitDenied, tt.refusal, "tools", "call", name+"."+tt.tool, `{"input":"hello"}`)
+		})
+	}
 }

@@ -46,10 +46,32 @@ func WriteReview(w io.Writer, p *Plan) {
 			fmt.Fprintf(w, "  %s = %q\n", k, m.Config[k])
 		}
 	}
+	for _, capability := range c.Refused {
+		fmt.Fprintf(w, "  note: %s\n", RefusedLine(capability))
+	}
 	fmt.Fprintf(w, "Limits:  %s\n", LimitsLine(c.Limits))
 	for _, note := range c.Capped {
 		fmt.Fprintf(w, "  note: %s\n", note)
 	}
+}
+
+// refusedWords names, per capability, what a module imports and which of its calls fail.
+var refusedWords = map[abi.Capability][2]string{
+	abi.CapHTTP: {"HTTP", "its requests"},
+	abi.CapEnv:  {"secrets and settings (config_get)", "its reads of anything not in [config]"},
+	abi.CapKV:   {"stored variables (var_get/var_set)", "its reads and writes"},
+	abi.CapLog:  {"logging", "its log messages"},
+	abi.CapExec: {"shell commands", "its commands"},
+}
+
+// RefusedLine says in plain words what happens to a capability a module imports but was not
+// granted.
+func RefusedLine(c abi.Capability) string {
+	words, ok := refusedWords[c]
+	if !ok {
+		words = [2]string{string(c), "its calls"}
+	}
+	return fmt.Sprintf("imports %s but was not granted it: %s will be refused", words[0], words[1])
 }
 
 // SignerLine says who vouches for a plugin, the same way everywhere it is shown.

@@ -153,7 +153,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	spec := wasm.Spec{
 		Name: name, Wasm: wasmBytes, SHA256: rec.WasmSHA256, Granted: info.Granted, Limits: limits,
 		Mounts: mounts, Env: r.envLookup, Exec: r.exec, MaxInstances: r.cfg.Plugins.MaxInstances,
-		Activity: r.acts, Config: m.Config,
+		Activity: r.acts, Config: m.Config, StubUngranted: extismConvention(m),
 	}
 	if info.Granted.KV {
 		spec.KV = pluginKV{store: r.store, plugin: name}

@@ -108,6 +108,9 @@ type Candidate struct {
 	// at once, so an installer can check digests and signatures first, in the documented order,
 	// and then refuse with it. Tools is empty when it is set.
 	ImportErr error
+	// Refused lists the capabilities an Extism-convention module imports without asking for
+	// them: it installs, and every call to those functions is refused (denied).
+	Refused []abi.Capability
 
 	// Provenance, filled in by the installer before Install.
 	Source    string
@@ -185,7 +188,7 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 	digest := sha256Hex(files.Wasm)
 	limits, capped := m.Limits.Within(r.cfg.Plugins.Limits)
 	c := &Candidate{Manifest: m, Digest: digest, Limits: limits, Capped: capped, manifest: files.Manifest, wasm: files.Wasm}
-	p, loadErr := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: files.Wasm, Granted: m.Capabilities, Config: m.Config, Limits: limits, Inert: true, MaxInstances: 1})
+	p, loadErr := r.engine.Load(ctx, wasm.Spec{Name: m.Name, Wasm: files.Wasm, Granted: m.Capabilities, Config: m.Config, Limits: limits, Inert: true, MaxInstances: 1, StubUngranted: extismConvention(m)})
 	if loadErr != nil && !errors.Is(loadErr, wasm.ErrImport) {
 		return nil, loadErr
 	}
@@ -210,8 +213,14 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 		}
 	}
 	c.Tools = desc.Tools
+	c.Refused = p.UngrantedImports()
 	return c, nil
 }
+
+// extismConvention reports whether a plugin follows Extism's convention rather than hermes'
+// (its tools are declared in plugin.toml): its imports of capabilities it was not granted are
+// linked to functions that refuse, since published Extism modules import what they never call.
+func extismConvention(m *manifest.Manifest) bool { return len(m.Tools) > 0 }
 
 // toolsOf is what the plugin offers: the [[tools]] plugin.toml declares, each checked against
 // the module's exports, or else what its describe export returns.

@@ -320,7 +320,8 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, spec Spec) error {
 	inert := spec.Inert
 	builders := map[string]wazero.HostModuleBuilder{}
 	for _, f := range abi.HostFuncs {
-		if f.Capability != "" && !spec.linkable(f.Capability) {
+		stub := f.Capability != "" && !spec.linkable(f.Capability)
+		if stub && !spec.StubUngranted {
 			continue
 		}
 		b := builders[f.Module]
@@ -330,8 +331,14 @@ func buildHostModules(ctx context.Context, r wazero.Runtime, spec Spec) error {
 		}
 		body := hostFuncs[f.Name]
 		name := f.Name
-		if inert && f.Capability != "" {
-			capability := f.Capability
+		switch capability := f.Capability; {
+		case stub:
+			body = func(in *instance, _ context.Context, _ []uint64) error {
+				err := &deniedError{capability: capability, detail: fmt.Sprintf("%s was not granted to this plugin (it imports %s, but the manifest does not declare the capability)", capability, name)}
+				in.record(string(capability), name, "", err)
+				return err
+			}
+		case inert && capability != "":
 			body = func(*instance, context.Context, []uint64) error {
 				return &deniedError{capability: capability, detail: "capabilities are not available until the plugin is added"}
 			}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,6 +60,11 @@ type Spec struct {
 	// Inert links the granted capabilities' functions but makes each refuse: for describing a
 	// plugin the user has not accepted yet.
 	Inert bool
+	// StubUngranted is for modules of the Extism convention (tools declared in plugin.toml),
+	// which import host functions they never call: an import of a capability not granted is
+	// linked to a function that refuses every call (denied) instead of refusing the module.
+	// Native hermes plugins keep the strict import audit.
+	StubUngranted bool
 	// MaxInstances bounds concurrent calls (and warm instances); 0 means GOMAXPROCS, at least 2.
 	MaxInstances int
 	// Activity receives every capability use (see host/activity); nil records nothing.
@@ -202,7 +208,7 @@ func (p *Plugin) checkModule() error {
 		if !ok {
 			return importError(badPlugin(p.spec.Name, "imports %s.%s, which hermes ABI v%d does not provide (see abi/README.md)", module, name, abi.Version))
 		}
-		if f.Capability != "" && !p.spec.linkable(f.Capability) {
+		if f.Capability != "" && !p.spec.linkable(f.Capability) && !p.spec.StubUngranted {
 			return importError(&abi.Error{Code: abi.CodeDenied, Plugin: p.spec.Name, Message: fmt.Sprintf(
 				"imports %s.%s, which needs the %q capability; it was not granted (the manifest must declare it and the user must accept it)", module, name, f.Capability)})
 		}
@@ -279,6 +285,20 @@ func (p *Plugin) Describe(ctx context.Context) (*abi.Description, error) {
 		}
 	}
 	return d, nil
+}
+
+// UngrantedImports lists the capabilities whose functions the module imports without their
+// grant (linked to refusing stubs when StubUngranted), in abi.HostFuncs order.
+func (p *Plugin) UngrantedImports() []abi.Capability {
+	var caps []abi.Capability
+	for _, def := range p.compiled.ImportedFunctions() {
+		module, name, _ := def.Import()
+		if f, ok := abi.LookupHostFunc(module, name); ok && f.Capability != "" && !p.spec.linkable(f.Capability) && !slices.Contains(caps, f.Capability) {
+			caps = append(caps, f.Capability)
+		}
+	}
+	slices.Sort(caps)
+	return caps
 }
 
 // Exports reports whether the module exports a function of that name.
