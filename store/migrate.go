@@ -270,6 +270,57 @@ CREATE TABLE activity (
 CREATE INDEX activity_by_plugin ON activity (plugin, id);
 CREATE INDEX activity_by_time ON activity (time);
 `,
+
+	// v8: the chat gateway (host/gateway, see gateway.go): users granted by pairing, pending
+	// pairing codes (only their SHA-256), messages dropped per stranger, updates already handled
+	// (a redelivered one is skipped), the session each chat talks in and each platform's
+	// connection state.
+	`
+CREATE TABLE gateway_grants (
+	platform TEXT NOT NULL,
+	user_id  TEXT NOT NULL CHECK (user_id <> ''),
+	added_at TEXT NOT NULL,
+	via      TEXT NOT NULL,
+	PRIMARY KEY (platform, user_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE gateway_pairings (
+	code_sha256 TEXT NOT NULL PRIMARY KEY,
+	platform    TEXT NOT NULL,
+	expires_at  TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE gateway_dropped (
+	platform TEXT    NOT NULL,
+	user_id  TEXT    NOT NULL,
+	count    INTEGER NOT NULL,
+	last_at  TEXT    NOT NULL,
+	PRIMARY KEY (platform, user_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE gateway_updates (
+	platform  TEXT NOT NULL,
+	update_id TEXT NOT NULL,
+	seen_at   TEXT NOT NULL,
+	PRIMARY KEY (platform, update_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX gateway_updates_by_time ON gateway_updates (seen_at);
+
+CREATE TABLE gateway_chats (
+	platform   TEXT NOT NULL,
+	chat_key   TEXT NOT NULL,
+	session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+	PRIMARY KEY (platform, chat_key)
+) STRICT, WITHOUT ROWID;
+
+-- What a running gateway last knew of its connection to each platform.
+CREATE TABLE gateway_status (
+	platform TEXT NOT NULL PRIMARY KEY,
+	state    TEXT NOT NULL CHECK (state IN ('connected', 'disconnected', 'stopped')),
+	since    TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

@@ -249,6 +249,18 @@ func newApp(s *streams) *cli.App {
 				},
 			},
 			{
+				Name:  "gateway",
+				Usage: "talk to the agent from Telegram: run the gateway, pair, allow and revoke users",
+				Subcommands: []*cli.Command{
+					newGatewayRunCmd(env),
+					newGatewayStatusCmd(env),
+					newGatewayPairCmd(env),
+					newGatewayAllowCmd(env),
+					newGatewayRevokeCmd(env),
+					newGatewayListCmd(env),
+				},
+			},
+			{
 				Name:  "tools",
 				Usage: "list and call the tools of added plugins",
 				Subcommands: []*cli.Command{

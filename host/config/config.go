@@ -28,6 +28,26 @@ type Config struct {
 	Plugins   Plugins  `toml:"plugins"`
 	Terminal  Terminal `toml:"terminal"`
 	API       API      `toml:"api"`
+	Gateway   Gateway  `toml:"gateway"`
+}
+
+// Gateway configures `hermes gateway run`, the chat channels. Bot tokens and allowlists
+// (TELEGRAM_BOT_TOKEN, TELEGRAM_ALLOWED_USERS, ...) are read from the environment or .env.
+type Gateway struct {
+	// AllowLocalBackend lets `gateway run --backend local` run chat users' commands on this
+	// machine; dangerous ones are then asked about in the chat. Default false: the docker
+	// backend only.
+	AllowLocalBackend bool            `toml:"allow_local_backend"`
+	Telegram          GatewayPlatform `toml:"telegram"`
+	Discord           GatewayPlatform `toml:"discord"`
+	Slack             GatewayPlatform `toml:"slack"`
+}
+
+// GatewayPlatform is one chat platform's settings.
+type GatewayPlatform struct {
+	// APIURL is the platform's API base URL (a self-hosted Telegram Bot API server, a test
+	// server). Default: the platform's own.
+	APIURL string `toml:"api_url"`
 }
 
 // Model is the OpenAI-compatible chat-completions endpoint the agent talks to.

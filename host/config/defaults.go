@@ -31,6 +31,11 @@ func Default() Config {
 		Plugins:  Plugins{Limits: DefaultLimits(), ActivityPerPlugin: 10000},
 		Terminal: DefaultTerminal(),
 		API:      DefaultAPI(),
+		Gateway: Gateway{
+			Telegram: GatewayPlatform{APIURL: "https://api.telegram.org"},
+			Discord:  GatewayPlatform{APIURL: "https://discord.com/api/v10"},
+			Slack:    GatewayPlatform{APIURL: "https://slack.com/api/"},
+		},
 	}
 }
 

@@ -30,7 +30,10 @@ var secretSuffixRe = regexp.MustCompile(`(?i)(_API_KEY|_KEY|_TOKEN|_SECRET|_PASS
 
 // dotEnvSettings are not secrets but live in .env beside the ones they go with, so a server or
 // a registry login is configured in one place.
-var dotEnvSettings = map[string]bool{"API_SERVER_CORS_ORIGINS": true, "HERMES_REGISTRY_USERNAME": true}
+var dotEnvSettings = map[string]bool{
+	"API_SERVER_CORS_ORIGINS": true, "HERMES_REGISTRY_USERNAME": true,
+	"TELEGRAM_ALLOWED_USERS": true, "DISCORD_ALLOWED_USERS": true, "SLACK_ALLOWED_USERS": true,
+}
 
 // InDotEnv reports whether key is kept in .env (a secret, or a setting that goes with one)
 // rather than config.toml.
