@@ -41,7 +41,7 @@ func TestGatewayRunEndToEnd(t *testing.T) {
 	profile := fmt.Sprintf("gwtest%d", time.Now().UnixNano())
 	os.MkdirAll(filepath.Join(c.home, "profiles", profile), 0o700)
 	os.Rename(filepath.Join(c.home, "config.toml"), filepath.Join(c.home, "profiles", profile, "config.toml"))
-	t.Cleanup(func() { removeContainer(t, image, profile, c.workspace) })
+	t.Cleanup(func() { removeContainer(t, image, filepath.Join(c.home, "profiles", profile), profile, c.workspace) })
 	hermes := func(args ...string) string { return c.mustRun(t, append([]string{"--profile", profile}, args...)...) }
 	for _, kv := range [][2]string{
 		{"model.base_url", model.URL + "/v1"}, {"model.name", "scripted"},
