@@ -48,6 +48,8 @@ type Fake interface {
 	Drop(t *testing.T)
 	// Next waits for the next message the bot sent.
 	Next(t *testing.T) Outgoing
+	// Typed waits for the next "typing…" the bot showed and returns its chat.
+	Typed(t *testing.T) string
 }
 
 // Users the conformance test uses: Owner and Friend are allowed, Stranger is not.
@@ -65,10 +67,12 @@ type model struct {
 	mu   sync.Mutex
 	seen map[string]int // last user text → requests
 	all  int
+	// held receives one value for every "hold" request, once it is being held.
+	held chan struct{}
 }
 
 func newModel(t *testing.T) *model {
-	m := &model{seen: map[string]int{}}
+	m := &model{seen: map[string]int{}, held: make(chan struct{}, 16)}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -116,6 +120,7 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 		s.Say(strings.Repeat(LongLine, n/len(LongLine)))
 	case text == "hold":
 		s.Chunk(map[string]any{"role": "assistant", "content": "holding "}, nil)
+		m.held <- struct{}{}
 		<-r.Context().Done()
 		return
 	default:
@@ -130,6 +135,7 @@ type fixture struct {
 	model *model
 	work  string
 	g     *gateway.Gateway
+	stop  func() // ends Run (as SIGTERM does) and waits for it
 }
 
 func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.Duration) *fixture {
@@ -148,7 +154,7 @@ func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.D
 	}
 	f.g, err = gateway.New(gateway.Config{
 		Allowed: []string{Owner, Friend}, Model: "scripted", Profile: "default", Backend: "local",
-		ApprovalTimeout: approvalTimeout,
+		ApprovalTimeout: approvalTimeout, ShutdownTimeout: time.Millisecond,
 	}, f.fake.Adapter(t), a, db)
 	if err != nil {
 		t.Fatal(err)
@@ -156,11 +162,17 @@ func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.D
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.g.Run(ctx) }()
+	var once sync.Once
+	f.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("gateway run: %v", err)
+			}
+		})
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway run: %v", err)
-		}
+		f.stop()
 		db.Close()
 	})
 	return f
@@ -443,6 +455,31 @@ func Run(t *testing.T, platform string, limit int, newFake func(t *testing.T) Fa
 		}
 		if n := f.model.count(""); n != 0 {
 			t.Fatal("an attachment reached the model")
+		}
+	})
+
+	t.Run("shutdown cancels a turn and keeps the store consistent", func(t *testing.T) {
+		f := start(t, newFake, 0)
+		f.fake.Push(Incoming{Chat: Owner, User: Owner, Text: "hold"})
+		if chat := f.fake.Typed(t); chat != Owner {
+			t.Fatalf("typing shown in chat %s", chat)
+		}
+		select {
+		case <-f.model.held:
+		case <-time.After(time.Minute):
+			t.Fatal("the model never got the turn")
+		}
+		f.stop() // returns once every turn has returned
+		if got := f.next(t, Owner); !strings.HasPrefix(got, "Stopped: hermes is shutting down") {
+			t.Fatalf("the cancelled turn said %q", got)
+		}
+		ss := f.sessions(t, platform)
+		if len(ss) != 1 {
+			t.Fatalf("sessions %+v", ss)
+		}
+		ms, err := f.db.Messages(context.Background(), ss[0].ID, store.SessionFilter{Source: platform})
+		if err != nil || len(ms) == 0 || ms[0].Content != "hold" {
+			t.Fatalf("stored %+v %v", ms, err)
 		}
 	})
 

@@ -68,6 +68,17 @@ func (f *fake) Next(t *testing.T) gatewaytest.Outgoing {
 	}
 }
 
+func (f *fake) Typed(t *testing.T) string {
+	t.Helper()
+	select {
+	case chat := <-f.srv.Typing:
+		return strconv.FormatInt(chat, 10)
+	case <-time.After(time.Minute):
+		t.Fatal("the bot showed no typing within a minute")
+		return ""
+	}
+}
+
 func TestConformance(t *testing.T) {
 	gatewaytest.Run(t, telegram.Platform, telegram.Limit, newFake)
 }
