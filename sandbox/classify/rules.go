@@ -1559,6 +1559,8 @@ var hermesGrants = map[string]bool{
 	"plugins install": true, "plugins add": true, "plugins update": true, "plugins reset": true,
 	"plugins enable": true, "keys trust": true, "keys generate": true, "skills install": true,
 	"skills reset": true, "config set": true,
+	// Who may talk to the agent from a chat platform.
+	"gateway allow": true, "gateway pair": true,
 }
 
 // hermesSelf flags hermes commands that change its own trust: see hermesGrants.
@@ -1579,8 +1581,9 @@ func (a *analyzer) hermesSelf(args []field, cx *ctx) {
 	}
 	cmd := words[0] + " " + words[1]
 	// config set KEY: settings (lower-case, dotted: plugins.project_local, api.*) change what
-	// hermes allows; a variable-style name is a key going to .env, which grants nothing.
-	if cmd == "config set" && len(words) == 3 && envStyleName.MatchString(words[2]) {
+	// hermes allows; a variable-style name is a key going to .env, which grants nothing —
+	// except a gateway allowlist (TELEGRAM_ALLOWED_USERS), which lets people talk to the agent.
+	if cmd == "config set" && len(words) == 3 && envStyleName.MatchString(words[2]) && !strings.HasSuffix(words[2], "_ALLOWED_USERS") {
 		return
 	}
 	if hermesGrants[cmd] {
