@@ -238,11 +238,7 @@ func New(cfg Config, ad Adapter, runner Runner, st Store) (*Gateway, error) {
 
 // ParseAllowed splits an allowlist setting ("123, 456") into ids.
 func ParseAllowed(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
-		out = append(out, f)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
 }
 
 // Run receives messages until ctx ends, then lets running turns finish for ShutdownTimeout,

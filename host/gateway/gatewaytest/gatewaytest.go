@@ -7,6 +7,7 @@ package gatewaytest
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -155,6 +156,7 @@ func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.D
 	f.g, err = gateway.New(gateway.Config{
 		Allowed: []string{Owner, Friend}, Model: "scripted", Profile: "default", Backend: "local",
 		ApprovalTimeout: approvalTimeout, ShutdownTimeout: time.Millisecond,
+		Logger: slog.New(slog.DiscardHandler),
 	}, f.fake.Adapter(t), a, db)
 	if err != nil {
 		t.Fatal(err)
