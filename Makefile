@@ -20,10 +20,16 @@ WAT_SRC := $(wildcard testdata/hostile/*/*.wat) $(wildcard testdata/compat/*/*.w
 WAT_WASM := $(WAT_SRC:.wat=.wasm)
 
 PDK_WASM := testdata/pdk/echo/echo.wasm
+# go-pdk's examples, unchanged, built from the module cache as upstream builds them with the
+# standard Go compiler (-tags std: a WASI command whose main is the plugin): the compatibility
+# matrix's go-pdk modules. (Its tiny_main.go variants need TinyGo, which is not installed.)
+GOPDK_VERSION := v1.1.3
+GOPDK_EXAMPLES := countvowels http
+GOPDK_WASM := $(foreach e,$(GOPDK_EXAMPLES),testdata/compat/gopdk-$(e)/$(e).wasm)
 C_WASM := sdk/c/example/textstats.wasm
 RUST_WASM := sdk/rust/example/hashing.wasm
 
-ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(C_WASM) $(RUST_WASM)
+ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(GOPDK_WASM) $(C_WASM) $(RUST_WASM)
 
 .PHONY: all build wasm test demo bench vet fuzz clean toolchains sandbox-image
 
@@ -51,6 +57,12 @@ $(GO_WASM): %.wasm: $$(wildcard $$(dir $$*)*.go) $(SDK_GO)
 
 $(PDK_WASM): $(wildcard testdata/pdk/echo/*.go) testdata/pdk/echo/go.mod
 	cd testdata/pdk/echo && $(GOWASM) -o echo.wasm .
+
+testdata/compat/gopdk-%.wasm:
+	@mkdir -p $(@D)
+	$(GO) mod download github.com/extism/go-pdk@$(GOPDK_VERSION)
+	cd "$$($(GO) env GOMODCACHE)/github.com/extism/go-pdk@$(GOPDK_VERSION)" && \
+		GOWORK=off GOOS=wasip1 GOARCH=wasm $(GO) build -tags std -trimpath -o $(CURDIR)/$@ ./example/$(notdir $*)
 
 $(WAT_WASM): %.wasm: %.wat | $(TOOLCHAIN_STAMP)
 	wat2wasm --enable-all $< -o $@

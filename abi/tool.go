@@ -78,7 +78,9 @@ func ParseDescription(data []byte) (*Description, error) {
 				return nil, fmt.Errorf("describe: tool %q: %s must be %q or %q, not %q", t.Name, io[0], IOJSON, IOText, io[1])
 			}
 		}
-		if t.Export != "" && (t.Export == ExportDescribe || t.Export[0] == '_' || len(t.Export) > 64) {
+		// _start is a tool export only for a WASI command whose main is the plugin (go-pdk with
+		// the standard Go compiler); it runs once per instance, as under Extism.
+		if t.Export != "" && t.Export != ExportStart && (t.Export == ExportDescribe || t.Export[0] == '_' || len(t.Export) > 64) {
 			return nil, fmt.Errorf("describe: tool %q: export %q is not a tool export", t.Name, t.Export)
 		}
 		if t.Description == "" || len(t.Description) > MaxToolDescription {

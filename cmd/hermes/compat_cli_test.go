@@ -126,3 +126,21 @@ func TestExtismPluginsGetNoMoreThanGranted(t *testing.T) {
 		})
 	}
 }
+
+// TestGoPDKExamples installs go-pdk v1.1.3's examples (built unchanged by the Makefile, only a
+// plugin.toml beside them) with the real CLI and runs them; the http example, not granted its
+// host, is refused.
+func TestGoPDKExamples(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/gopdk-countvowels"), "--yes", "--allow-unsigned")
+	for range 2 {
+		if out := c.mustRun(t, "tools", "call", "gopdk-countvowels.count_vowels", `{"input":"hello world"}`); !strings.Contains(out, "JSON roundtrip: a === b") {
+			t.Fatalf("count_vowels: %s", out)
+		}
+	}
+	out := c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/gopdk-http"), "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "imports HTTP but was not granted it: its requests will be refused") {
+		t.Errorf("review:\n%s", out)
+	}
+	c.wantExit(t, ExitDenied, `"http"`, "tools", "call", "gopdk-http.http_get", `{}`)
+}

@@ -144,3 +144,20 @@ func TestCommandModule(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGoPDKExamplesUnderBothRuntimes runs go-pdk v1.1.3's examples as upstream builds them
+// with the standard Go compiler (the Makefile builds them unchanged from the module cache): a
+// WASI command whose _start is the plugin, called as a tool export, twice (an instance runs its
+// main once and is replaced; go-sdk needs a new instance for each call).
+func TestGoPDKExamplesUnderBothRuntimes(t *testing.T) {
+	wasmBytes := testplugins.Wasm(t, "testdata/compat/gopdk-countvowels")
+	kv := &mapKV{}
+	spec := Spec{Name: "gopdk", Wasm: wasmBytes, KV: kv, Granted: abi.Capabilities{Env: []string{"thing"}, KV: true},
+		Config: map[string]string{}, StubUngranted: true}
+	spec.Limits, _ = abi.Limits{}.Within(config.DefaultLimits())
+	hermes := load(t, newTestEngine(t), spec)
+	for _, input := range []string{`{"input":"hello world"}`, `{"input":"again"}`} {
+		// go-sdk's instance is closed once main has exited; hermes replaces it by itself.
+		sameUnderBoth(t, hermes, newExtismReference(t, wasmBytes, nil), kv, []call{{"_start", input}})
+	}
+}
