@@ -20,6 +20,8 @@ WAT_SRC := $(wildcard testdata/hostile/*/*.wat) $(wildcard testdata/compat/*/*.w
 WAT_WASM := $(WAT_SRC:.wat=.wasm)
 
 PDK_WASM := testdata/pdk/echo/echo.wasm
+# hyper-mcp plugins of our own, written with go-pdk against hyper-mcp's published protocol
+HYPERMCP_WASM := testdata/compat/hypermcp-v1/hypermcp-v1.wasm
 # go-pdk's examples, unchanged, built from the module cache as upstream builds them with the
 # standard Go compiler (-tags std: a WASI command whose main is the plugin): the compatibility
 # matrix's go-pdk modules. (Its tiny_main.go variants need TinyGo, which is not installed.)
@@ -29,7 +31,7 @@ GOPDK_WASM := $(foreach e,$(GOPDK_EXAMPLES),testdata/compat/gopdk-$(e)/$(e).wasm
 C_WASM := sdk/c/example/textstats.wasm
 RUST_WASM := sdk/rust/example/hashing.wasm
 
-ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(GOPDK_WASM) $(C_WASM) $(RUST_WASM)
+ALL_WASM := $(GO_WASM) $(WAT_WASM) $(PDK_WASM) $(HYPERMCP_WASM) $(GOPDK_WASM) $(C_WASM) $(RUST_WASM)
 
 .PHONY: all build wasm test demo bench vet fuzz clean toolchains sandbox-image
 
@@ -57,6 +59,9 @@ $(GO_WASM): %.wasm: $$(wildcard $$(dir $$*)*.go) $(SDK_GO)
 
 $(PDK_WASM): $(wildcard testdata/pdk/echo/*.go) testdata/pdk/echo/go.mod
 	cd testdata/pdk/echo && $(GOWASM) -o echo.wasm .
+
+$(HYPERMCP_WASM): %.wasm: $$(wildcard $$(dir $$*)*.go) $$(dir $$*)go.mod
+	cd $(dir $@) && $(GOWASM) -o $(notdir $@) .
 
 testdata/compat/gopdk-%.wasm:
 	@mkdir -p $(@D)

@@ -24,7 +24,17 @@ type Tool struct {
 	Export string `json:"export,omitempty"`
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`
+	// Protocol is set for a hyper-mcp plugin's tools (ProtocolHyperMCPv1); MCPName is then the
+	// tool's name as the plugin publishes it ("crypto-price"), Name its hermes name
+	// ("crypto_price").
+	Protocol string `json:"protocol,omitempty"`
+	MCPName  string `json:"mcp_name,omitempty"`
 }
+
+// ProtocolHyperMCPv1 is hyper-mcp's first plugin protocol: describe lists the tools with an
+// MCP inputSchema; call takes {"params": {"name", "arguments"}} and returns an MCP
+// CallToolResult.
+const ProtocolHyperMCPv1 = "hyper-mcp/v1"
 
 // How a tool takes its input and gives its output.
 const (
@@ -80,6 +90,9 @@ func ParseDescription(data []byte) (*Description, error) {
 		}
 		// _start is a tool export only for a WASI command whose main is the plugin (go-pdk with
 		// the standard Go compiler); it runs once per instance, as under Extism.
+		if t.Protocol != "" && t.Protocol != ProtocolHyperMCPv1 {
+			return nil, fmt.Errorf("describe: tool %q: unknown protocol %q", t.Name, t.Protocol)
+		}
 		if t.Export != "" && t.Export != ExportStart && (t.Export == ExportDescribe || t.Export[0] == '_' || len(t.Export) > 64) {
 			return nil, fmt.Errorf("describe: tool %q: export %q is not a tool export", t.Name, t.Export)
 		}

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hermes-agent/hermes/host/testplugins"
 )
@@ -143,4 +146,42 @@ func TestGoPDKExamples(t *testing.T) {
 		t.Errorf("review:\n%s", out)
 	}
 	c.wantExit(t, ExitDenied, `"http"`, "tools", "call", "gopdk-http.http_get", `{}`)
+}
+
+// TestHyperMCPv1Plugin installs a hyper-mcp plugin of the first protocol (our own, written with
+// go-pdk against the published contract) with no key beyond a native plugin's, and calls its
+// hyphenated tool under its hermes name: text content is the result, isError a tool error.
+func TestHyperMCPv1Plugin(t *testing.T) {
+	c := newCLI(t)
+	out := c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "hypermcp-v1.shout_text") {
+		t.Fatalf("review:\n%s", out)
+	}
+	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v1.shout_text", `{"text":"hello"}`)); out != `"HELLO"` {
+		t.Fatalf("shout_text: %s", out)
+	}
+	c.wantExit(t, ExitError, "nothing to shout", "tools", "call", "hypermcp-v1.shout_text", `{"text":""}`)
+	c.wantExit(t, ExitUsage, "text", "tools", "call", "hypermcp-v1.shout_text", `{}`)
+
+	// The same tool offered to an MCP client by hermes mcp serve.
+	session, _ := mcpServe(t, c)
+	res, err := session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout_text", Arguments: map[string]any{"text": "over mcp"}})
+	if err != nil || res.IsError || resultText(t, res) != `"OVER MCP"` {
+		t.Fatalf("mcp serve: %+v %v", res, err)
+	}
+	res, err = session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout_text", Arguments: map[string]any{"text": ""}})
+	if err != nil || !res.IsError || !strings.Contains(resultText(t, res), "nothing to shout") {
+		t.Fatalf("mcp serve isError: %+v %v", res, err)
+	}
+}
+
+// TestHyperMCPv1PluginInTheAgent: the agent (hermes run, with the scripted model of the agent
+// tests) calls the hyper-mcp tool and reads its text.
+func TestHyperMCPv1PluginInTheAgent(t *testing.T) {
+	model := newScriptedModelFor(t, "hypermcp-v1__shout_text", `{"text":"from the agent"}`)
+	c := agentCLI(t, model)
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "--yes", "--allow-unsigned")
+	if out := c.mustRun(t, "run", "shout it"); !strings.Contains(out, "FROM THE AGENT") {
+		t.Fatalf("run: %q", out)
+	}
 }

@@ -229,6 +229,11 @@ func (r *Registry) toolsOf(ctx context.Context, m *manifest.Manifest, p *wasm.Pl
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: err.Error(), Err: err}
 	}
+	if declared == nil && p.Exports(hyperMCPDescribe) && p.Exports(hyperMCPCall) {
+		if d, ok, err := hyperMCPv1Tools(ctx, p); ok || err != nil {
+			return d, err
+		}
+	}
 	if declared == nil {
 		if !p.Exports(abi.ExportDescribe) {
 			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: "the module has no describe export and plugin.toml declares no [[tools]]: declare its tools with [[tools]] (see README: Running Extism and hyper-mcp plugins)"}
