@@ -63,6 +63,9 @@ output      = "json"
 		t.Fatalf("count_vowels keeps its running total in its var: %s (%v)", out, err)
 	}
 	c.wantExit(t, ExitUsage, "additional properties", "tools", "call", "vowels.count_vowels", `{"text":"no input"}`)
+	if info := c.mustRun(t, "plugins", "info", "vowels"); !strings.Contains(info, "Module:   Extism (tools declared in plugin.toml)") || !strings.Contains(info, `Setting:  vowels = "aeiouy"`) {
+		t.Errorf("plugins info:\n%s", info)
+	}
 
 	// Text output, an unset config key (length(0)) and a TinyGo command module.
 	cfg := compatDir(t, "config", "config.wasm", `
@@ -156,6 +159,9 @@ func TestHyperMCPv1Plugin(t *testing.T) {
 	out := c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "--yes", "--allow-unsigned")
 	if !strings.Contains(out, "hypermcp-v1.shout_text") {
 		t.Fatalf("review:\n%s", out)
+	}
+	if info := c.mustRun(t, "plugins", "info", "hypermcp-v1"); !strings.Contains(info, "Module:   hyper-mcp v1 (describe/call)") {
+		t.Errorf("plugins info:\n%s", info)
 	}
 	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v1.shout_text", `{"text":"hello"}`)); out != `"HELLO"` {
 		t.Fatalf("shout_text: %s", out)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
+	"slices"
 
 	"github.com/urfave/cli/v2"
 
@@ -54,6 +56,7 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 	env.printf("Source:   %s\n", info.Source)
 	env.printf("Signer:   %s\n", install.SignerLine(info.Signer, info.SignerKey))
 	env.printf("Added:    %s, module sha256 %s\n", info.AddedAt, info.SHA256)
+	env.printf("Module:   %s\n", info.Convention)
 	env.printf("Granted:\n")
 	lines := info.Granted.Describe()
 	if len(lines) == 0 {
@@ -61,6 +64,9 @@ func runPluginsInfo(ctx context.Context, env *environment, opts *pluginsInfoOpti
 	}
 	for _, l := range lines {
 		env.printf("  - %s\n", l)
+	}
+	for _, k := range slices.Sorted(maps.Keys(info.Config)) {
+		env.printf("Setting:  %s = %q\n", k, info.Config[k])
 	}
 	env.printf("Limits:   %s\n", install.LimitsLine(info.Limits))
 	if versions, err := reg.Versions(ctx, info.Name); err == nil && len(versions) > 1 {

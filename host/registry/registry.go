@@ -423,7 +423,18 @@ type Info struct {
 	Signer      string           `json:"signer,omitempty"`     // trusted key's name
 	SignerKey   string           `json:"signer_key,omitempty"` // fingerprint, trusted or not
 	Unsigned    bool             `json:"unsigned"`             // installed with --allow-unsigned: no trusted signature
+	// Convention is how hermes talks to the module: ConventionHermes, ConventionExtism or
+	// ConventionHyperMCPv1, read from its exports and manifest.
+	Convention string            `json:"convention"`
+	Config     map[string]string `json:"config,omitempty"` // plugin.toml's [config] settings
 }
+
+// The conventions a plugin's module may follow.
+const (
+	ConventionHermes     = "hermes (describe)"
+	ConventionExtism     = "Extism (tools declared in plugin.toml)"
+	ConventionHyperMCPv1 = "hyper-mcp v1 (describe/call)"
+)
 
 func infoOf(rec store.PluginRecord) (Info, error) {
 	info := Info{Name: rec.Name, Version: rec.Version, SHA256: rec.WasmSHA256, Enabled: rec.Enabled, Dir: rec.Dir, AddedAt: rec.AddedAt.UTC().Format("2006-01-02T15:04:05Z"),
@@ -437,8 +448,15 @@ func infoOf(rec store.PluginRecord) (Info, error) {
 		return Info{}, fmt.Errorf("plugin %s: damaged lock entry: %w (run: hermes plugins audit %s)", rec.Name, err, rec.Name)
 	}
 	info.Tools = desc.Tools
+	info.Convention = ConventionHermes
 	if m, err := manifest.Parse(rec.Manifest); err == nil {
-		info.Description = m.Description
+		info.Description, info.Config = m.Description, m.Config
+		if extismConvention(m) {
+			info.Convention = ConventionExtism
+		}
+	}
+	if len(info.Tools) > 0 && info.Tools[0].Protocol == abi.ProtocolHyperMCPv1 {
+		info.Convention = ConventionHyperMCPv1
 	}
 	return info, nil
 }
