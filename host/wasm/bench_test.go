@@ -44,7 +44,7 @@ func BenchmarkEchoCall(b *testing.B) {
 			}
 		})
 		b.Run(m.name+"/extism-go-sdk", func(b *testing.B) {
-			p := newExtismPlugin(b, specFor(b, m.fixture).Wasm)
+			p := newExtismReference(b, specFor(b, m.fixture).Wasm, nil)
 			if _, _, err := p.Call("echo", echoInput); err != nil {
 				b.Fatal(err)
 			}

@@ -3,38 +3,10 @@ package wasm
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
-
-	"github.com/tetratelabs/wazero"
-
-	extism "github.com/extism/go-sdk"
 
 	"github.com/hermes-agent/hermes/host/testplugins"
 )
-
-// newExtismPlugin runs a module under Extism's own go-sdk, the reference implementation of the
-// ABI hermes implements natively.
-func newExtismPlugin(tb testing.TB, wasmBytes []byte) *extism.Plugin {
-	tb.Helper()
-	ctx := context.Background()
-	cache, err := wazero.NewCompilationCacheWithDir(filepath.Join(testplugins.CompileCacheDir(tb), "extism"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg := extism.PluginConfig{EnableWasi: true, RuntimeConfig: wazero.NewRuntimeConfig().WithCompilationCache(cache)}
-	compiled, err := extism.NewCompiledPlugin(ctx, extism.Manifest{Wasm: []extism.Wasm{extism.WasmData{Data: wasmBytes}}}, cfg, nil)
-	if err != nil {
-		tb.Fatalf("extism compile: %v", err)
-	}
-	tb.Cleanup(func() { compiled.Close(ctx) })
-	p, err := compiled.Instance(ctx, extism.PluginInstanceConfig{})
-	if err != nil {
-		tb.Fatalf("extism instance: %v", err)
-	}
-	tb.Cleanup(func() { p.Close(ctx) })
-	return p
-}
 
 // TestConformanceWithExtism calls the same modules with the same inputs under hermes and under
 // Extism's go-sdk and expects the same outputs and the same success or failure.
@@ -74,7 +46,7 @@ func TestConformanceWithExtism(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			spec := specFor(t, tc.fixture)
 			hermes := load(t, e, spec)
-			ref := newExtismPlugin(t, spec.Wasm)
+			ref := newExtismReference(t, spec.Wasm, nil)
 			for _, c := range tc.calls {
 				got, gotErr := hermes.Call(context.Background(), c[0], []byte(c[1]))
 				rc, want, wantErr := ref.Call(c[0], []byte(c[1]))

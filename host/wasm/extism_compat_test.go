@@ -20,7 +20,8 @@ import (
 // reports no error, hermes a tool error.
 var errRC = errors.New("non-zero return code")
 
-// newExtismReference runs a module under go-sdk with config and vars set as hermes would.
+// newExtismReference runs a module under Extism's own go-sdk, the reference implementation of
+// the ABI hermes implements natively, with config set as hermes would.
 func newExtismReference(tb testing.TB, wasmBytes []byte, config map[string]string) *extism.Plugin {
 	tb.Helper()
 	ctx := context.Background()
