@@ -161,6 +161,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown tool", ExitNotFound, "no such tool", []string{"tools", "call", "textstats.nope", `{}`}},
 		{"unknown plugin", ExitNotFound, "no such plugin", []string{"plugins", "info", "nope"}},
 		{"ungranted import", ExitDenied, "extism:host/env.http_request", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/ungranted"), "--yes", "--allow-unsigned"}},
+		{"schema whose $ref cycle never ends", ExitBadPlugin, "leads back to itself without moving into the arguments", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/cyclicschema"), "--yes", "--allow-unsigned"}},
 		{"abi 99", ExitBadPlugin, "host: 1, plugin: 99", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/abi99"), "--yes", "--allow-unsigned"}},
 		{"timeout", ExitDenied, "timeout", []string{"tools", "call", "hostile-loop.spin", `{}`}},
 		{"no args", ExitUsage, "tools call takes", []string{"tools", "call"}},

@@ -293,9 +293,14 @@ func kvError(err error) error {
 	return err
 }
 
-// compileSchema resolves a tool's parameters schema. Schemas may not reference anything outside
+// compileSchema checks and resolves a tool's parameters schema. Schemas may not reference anything outside
 // themselves: there is no loader, so no network or file is ever read.
 func compileSchema(t abi.Tool) (*jsonschema.Resolved, error) {
+	// The schema is the plugin's: what validating against it may cost is bounded first, at
+	// install, at every load and so before any call validates arguments against it.
+	if err := abi.CheckSchema(t.Parameters); err != nil {
+		return nil, err
+	}
 	var s jsonschema.Schema
 	if err := json.Unmarshal(t.Parameters, &s); err != nil {
 		return nil, fmt.Errorf("parameters schema is not a JSON Schema: %w", err)

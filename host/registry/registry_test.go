@@ -207,6 +207,7 @@ func TestInspectRefusals(t *testing.T) {
 		{"no manifest", func(t *testing.T) string { return t.TempDir() }, abi.CodeBadPlugin, []string{"plugin.toml"}},
 		{"describe returns garbage", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/badjson") }, abi.CodeInvalidOutput, []string{"describe"}},
 		{"ungranted import", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/ungranted") }, abi.CodeDenied, []string{"http_request", `"http"`}},
+		{"schema whose $ref cycle never ends", func(t *testing.T) string { return testplugins.Dir(t, "testdata/hostile/cyclicschema") }, abi.CodeBadPlugin, []string{"loop", "leads back to itself"}},
 	}
 	f := newFixture(t, nil)
 	for _, tt := range tests {

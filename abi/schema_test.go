@@ -1,0 +1,73 @@
+package abi
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestCheckSchema(t *testing.T) {
+	deepObject := strings.Repeat(`{"type":"object","properties":{"a":`, 40) + `{}` + strings.Repeat(`}}`, 40)
+	// def_n = allOf [def_{n-1}, def_{n-1}]: 2^20 subschemas applied to one value.
+	var defs []string
+	defs = append(defs, `"d0":{"type":"string"}`)
+	for i := 1; i <= 20; i++ {
+		defs = append(defs, `"d`+itoa(i)+`":{"allOf":[{"$ref":"#/$defs/d`+itoa(i-1)+`"},{"$ref":"#/$defs/d`+itoa(i-1)+`"}]}`)
+	}
+	exponential := `{"type":"object","$defs":{` + strings.Join(defs, ",") + `},"properties":{"x":{"$ref":"#/$defs/d20"}}}`
+	for _, tc := range []struct {
+		name, schema, err string
+	}{
+		{"plain", `{"type":"object","properties":{"path":{"type":"string"}},"required":["path"]}`, ""},
+		{"recursive through properties", `{"type":"object","$defs":{"node":{"type":"object","properties":{"children":{"type":"array","items":{"$ref":"#/$defs/node"}}}}},"properties":{"root":{"$ref":"#/$defs/node"}}}`, ""},
+		{"recursive root", `{"type":"object","properties":{"next":{"$ref":"#"}}}`, ""},
+		{"anchor", `{"type":"object","$defs":{"s":{"$anchor":"str","type":"string"}},"properties":{"a":{"$ref":"#str"}}}`, ""},
+		{"enum holding $ref text", `{"type":"object","properties":{"a":{"enum":[{"$ref":"#"}]}}}`, ""},
+		{"ref cycle", `{"type":"object","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"properties":{"x":{"$ref":"#/$defs/a"}}}`, "leads back to itself without moving into the arguments"},
+		{"self ref", `{"type":"object","$ref":"#"}`, "leads back to itself"},
+		{"cycle through allOf", `{"type":"object","$defs":{"a":{"allOf":[{"$ref":"#/$defs/a"}]}},"properties":{"x":{"$ref":"#/$defs/a"}}}`, "leads back to itself"},
+		{"cycle through not", `{"type":"object","$defs":{"a":{"not":{"$ref":"#/$defs/a"}}}}`, "leads back to itself"},
+		{"exponential", exponential, "more than 10000 subschemas"},
+		{"remote ref", `{"type":"object","properties":{"a":{"$ref":"https://example.com/s.json"}}}`, "points outside the schema"},
+		{"unknown anchor", `{"type":"object","properties":{"a":{"$ref":"#nope"}}}`, "names no $anchor"},
+		{"dynamic ref", `{"type":"object","properties":{"a":{"$dynamicRef":"#x"}}}`, "uses $dynamicRef"},
+		{"nested id", `{"type":"object","properties":{"a":{"$id":"other","type":"string"}}}`, "has its own $id"},
+		{"too deep", deepObject, "nested more than 32 deep"},
+		{"too large", `{"type":"object","description":"` + strings.Repeat("x", MaxSchemaBytes) + `"}`, "more than 65536"},
+		{"too many nodes", `{"type":"object","properties":{` + manyProps(MaxSchemaNodes+1) + `}}`, "more than 4096 subschemas"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckSchema([]byte(tc.schema))
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want it to say %q", err, tc.err)
+			}
+		})
+	}
+}
+
+func manyProps(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"p` + itoa(i) + `":{}`)
+	}
+	return b.String()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// FuzzCheckSchema: whatever a plugin supplies, the check returns (no panic, no unbounded
+// recursion) and what it accepts compiles into a schema the host can validate against.
+func FuzzCheckSchema(f *testing.F) {
+	f.Add([]byte(`{"type":"object","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}}}`))
+	f.Add([]byte(`{"type":"object","properties":{"next":{"$ref":"#"}}}`))
+	f.Add([]byte(`{"allOf":[{"$ref":"#/allOf/1"},{"anyOf":[{"$ref":"#/allOf/0"}]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_ = CheckSchema(raw)
+	})
+}
