@@ -29,6 +29,18 @@ type Config struct {
 	Terminal  Terminal `toml:"terminal"`
 	API       API      `toml:"api"`
 	Gateway   Gateway  `toml:"gateway"`
+	Evolve    Evolve   `toml:"evolve"`
+}
+
+// Evolve configures `hermes skills evolve`. Each field of a model left empty takes model.*'s
+// value, so one local server can serve all three.
+type Evolve struct {
+	// Optimizer is the model that reads a skill, its cases and failing traces and proposes
+	// variants. Default: model.*.
+	Optimizer Model `toml:"optimizer"`
+	// Eval is the model that runs each variant on the cases (and judges rubrics). Default:
+	// model.*.
+	Eval Model `toml:"eval"`
 }
 
 // Gateway configures `hermes gateway run`, the chat channels. Bot tokens and allowlists

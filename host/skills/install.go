@@ -311,3 +311,28 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// InstallEvolved installs an evolved version of an installed skill: files read from dir (a
+// staged candidate), judged like any install under the trust of the installed version
+// (trusted, for a bundled skill: the text is no longer hermes'), recorded as a new kept
+// version with a "skill.evolve" audit entry that starts with note. `reset --restore` brings
+// the previous version back.
+func (m *Manager) InstallEvolved(ctx context.Context, dir, note string) (*InstallResult, error) {
+	files, err := loadDir(dir, dir)
+	if err != nil {
+		return nil, err
+	}
+	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+	if err != nil {
+		return nil, err
+	}
+	cur, err := m.get(ctx, man.Name)
+	if err != nil {
+		return nil, err
+	}
+	trust := cur.Trust
+	if trust == TrustBuiltin {
+		trust = TrustTrusted
+	}
+	return m.install(ctx, files, "evolved:"+man.Name, InstallOptions{Trust: trust}, "skill.evolve", note)
+}
