@@ -32,7 +32,6 @@ type instance struct {
 	mod    api.Module
 	funcs  map[string]api.Function
 	stack  [1]uint64
-	ctx    *callContext // every call's context (see callContext)
 
 	// per call
 	arena       *arena
@@ -63,7 +62,6 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		stdout: boundedBuffer{max: maxCaptured},
 		stderr: boundedBuffer{max: maxCaptured},
 	}
-	in.ctx = newCallContext(in)
 	start := time.Now()
 	defer func() { p.logger.Debug("plugin instance ready", "plugin", p.spec.Name, "took", time.Since(start)) }()
 	cfg := wazero.NewModuleConfig().
@@ -110,12 +108,12 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 // would release its memory and files while guest code still runs.)
 func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc int32, err error) {
 	in.begin(input)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(in.plugin.limits.Timeout))
+	defer cancel()
 	// Host functions find the instance in the context, and pass the context (the caller's,
 	// with the plugin's deadline) on to whatever they reach outside: store, network, sandbox.
-	in.ctx.start(ctx, time.Duration(in.plugin.limits.Timeout))
-	defer in.ctx.finish()
 	in.stack[0] = 0
-	err = f.CallWithStack(in.ctx, in.stack[:])
+	err = f.CallWithStack(context.WithValue(ctx, instanceKey{}, in), in.stack[:])
 	if in.failure != nil {
 		err = in.failure
 	}
@@ -127,9 +125,8 @@ func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc i
 }
 
 // usable reports whether the instance may serve another call: wazero may have closed it on a
-// deadline that fired as the call returned, or the deadline or a cancellation may have ended
-// its call context just after.
-func (in *instance) usable() bool { return in.mod != nil && !in.mod.IsClosed() && in.ctx.live() }
+// deadline that fired as the call returned.
+func (in *instance) usable() bool { return in.mod != nil && !in.mod.IsClosed() }
 
 func (in *instance) begin(input []byte) {
 	in.input = input
