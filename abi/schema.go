@@ -25,7 +25,12 @@ const (
 // inPlaceKeywords apply their subschemas to the same part of the arguments as the schema
 // holding them; following only these, validation makes no progress through the arguments.
 var inPlaceKeywords = map[string]bool{"allOf": true, "anyOf": true, "oneOf": true, "not": true,
-	"if": true, "then": true, "else": true, "dependentSchemas": true}
+	"if": true, "then": true, "else": true} // and dependentSchemas' members (see schemaMaps)
+
+// schemaMaps hold an object whose members are subschemas under names of the schema's own
+// choosing.
+var schemaMaps = map[string]bool{"properties": true, "patternProperties": true, "$defs": true,
+	"definitions": true, "dependentSchemas": true}
 
 // refusedKeywords change how $ref resolves (dynamic scopes, embedded resources) in ways this
 // check does not follow, so a schema using them could hide a cycle; tool schemas do not need
@@ -159,11 +164,26 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 				if err := g.walk(e, child, depth+1, false); err != nil {
 					return err
 				}
+			case schemaMaps[k]:
+				// Members are subschemas under names the schema chooses: a property may be
+				// called "enum" or "allOf", so the names are never read as keywords.
+				members, ok := e.(map[string]any)
+				if !ok {
+					continue
+				}
+				for name, sub := range members {
+					if err := g.walk(sub, child+"/"+escapePointer(name), depth+2, true); err != nil {
+						return err
+					}
+				}
+				if k == "dependentSchemas" {
+					n.inPlace = append(n.inPlace, subschemaPointers(e, child, true)...)
+				}
 			case inPlaceKeywords[k]:
 				if err := g.walk(e, child, depth+1, true); err != nil {
 					return err
 				}
-				n.inPlace = append(n.inPlace, subschemaPointers(e, child, k == "dependentSchemas")...)
+				n.inPlace = append(n.inPlace, subschemaPointers(e, child, false)...)
 			default:
 				// properties, items, $defs and the rest: their subschemas apply to other values
 				// (or none), so they are edges of progress, not of this graph.
