@@ -49,18 +49,12 @@ func newPromptModel(tb testing.TB) *promptModel {
 func (m *promptModel) releaseAll() { m.once.Do(func() { close(m.release) }) }
 
 func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Messages []struct {
-			Role    string `json:"role"`
-			Content any    `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-		http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+	msgs, ok := modeltest.ReadRequest(w, r)
+	if !ok {
 		return
 	}
-	last := req.Messages[len(req.Messages)-1]
-	text, _ := last.Content.(string)
+	last := msgs[len(msgs)-1]
+	text := last.Text()
 	select {
 	case m.entered <- text:
 	default: // nobody is waiting for it (benchmarks)

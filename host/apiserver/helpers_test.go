@@ -56,23 +56,17 @@ func (m *scriptedModel) releaseAll() {
 }
 
 func (m *scriptedModel) serve(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Messages []struct {
-			Role    string `json:"role"`
-			Content any    `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-		http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+	msgs, ok := modeltest.ReadRequest(w, r)
+	if !ok {
 		return
 	}
 	m.mu.Lock()
 	m.requests++
 	m.mu.Unlock()
-	last := req.Messages[len(req.Messages)-1]
-	text, _ := last.Content.(string)
+	last := msgs[len(msgs)-1]
+	text := last.Text()
 	var firstUser string
-	for _, msg := range req.Messages {
+	for _, msg := range msgs {
 		if s, _ := msg.Content.(string); msg.Role == "user" && firstUser == "" {
 			firstUser = s
 		}

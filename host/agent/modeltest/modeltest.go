@@ -63,3 +63,28 @@ func WaitEntered(tb testing.TB, entered <-chan string, prefix string) {
 		}
 	}
 }
+
+// Message is one message of a chat-completions request, as a scripted model reads it.
+type Message struct {
+	Role    string `json:"role"`
+	Content any    `json:"content"`
+}
+
+// Text is the message's content when it is a plain string ("" otherwise).
+func (m Message) Text() string {
+	s, _ := m.Content.(string)
+	return s
+}
+
+// ReadRequest decodes a chat-completions request's messages. A body that is not such a request,
+// or has no messages, is answered 400 and ReadRequest returns ok false.
+func ReadRequest(w http.ResponseWriter, r *http.Request) (msgs []Message, ok bool) {
+	var req struct {
+		Messages []Message `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
+		http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+		return nil, false
+	}
+	return req.Messages, true
+}

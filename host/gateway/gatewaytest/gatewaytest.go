@@ -6,7 +6,6 @@ package gatewaytest
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -92,18 +91,12 @@ func (m *model) count(text string) int {
 var LongLine = strings.Repeat("x", 99) + "\n"
 
 func (m *model) serve(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Messages []struct {
-			Role    string `json:"role"`
-			Content any    `json:"content"`
-		} `json:"messages"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.Messages) == 0 {
-		http.Error(w, `{"error":{"message":"bad request"}}`, http.StatusBadRequest)
+	msgs, ok := modeltest.ReadRequest(w, r)
+	if !ok {
 		return
 	}
-	last := req.Messages[len(req.Messages)-1]
-	text, _ := last.Content.(string)
+	last := msgs[len(msgs)-1]
+	text := last.Text()
 	m.mu.Lock()
 	m.all++
 	if last.Role == "user" {
