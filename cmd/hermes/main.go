@@ -199,7 +199,7 @@ func newApp(s *streams) *cli.App {
 			},
 			{
 				Name:  "skills",
-				Usage: "install (after a security scan), list, inspect, audit, reset and remove skills",
+				Usage: "install (after a security scan), list, inspect, audit, evolve, reset and remove skills",
 				Subcommands: []*cli.Command{
 					newSkillsInstallCmd(env),
 					newSkillsListCmd(env),
@@ -207,6 +207,11 @@ func newApp(s *streams) *cli.App {
 					newSkillsAuditCmd(env),
 					newSkillsResetCmd(env),
 					newSkillsRemoveCmd(env),
+					newSkillsEvolveCmd(env),
+					newSkillsCandidatesCmd(env),
+					newSkillsDiffCmd(env),
+					newSkillsAcceptCmd(env),
+					newSkillsRejectCmd(env),
 				},
 			},
 			newRunCmd(env),

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hermes-agent/hermes/host/skills/scan"
@@ -185,6 +186,10 @@ type ResetOptions struct {
 	// Restore brings back the bundled version of the skill, or else the newest earlier
 	// version kept on disk, instead of accepting the active copy as it is.
 	Restore bool
+	// Version, with Restore, picks the kept version to bring back instead: the newest kept
+	// copy of that version, or the one whose content digest starts with it (at least 6 hex
+	// digits, as hermes skills inspect shows them; evolved versions share their version).
+	Version string
 	// Confirm is asked when the policy says ask; nil refuses (see InstallOptions).
 	Confirm func(ctx context.Context, p Pending) (bool, error)
 }
@@ -213,7 +218,7 @@ type ResetResult struct {
 // must still pass the policy of its trust level). A modified active copy is discarded; an
 // intact one is kept, so it can be restored in turn.
 func (m *Manager) Reset(ctx context.Context, name string, opts ResetOptions) (*ResetResult, error) {
-	if opts.Restore && m.isBundled(name) {
+	if opts.Restore && opts.Version == "" && m.isBundled(name) {
 		prev, _ := m.get(ctx, name)
 		files, err := loadFS(m.bundled, name, "bundled skill "+name)
 		if err != nil {
@@ -354,10 +359,16 @@ func (m *Manager) restore(ctx context.Context, cur Skill, opts ResetOptions) (*R
 		if v.Version == cur.Version && v.ContentSHA256 == cur.ContentSHA256 {
 			continue
 		}
+		if opts.Version != "" && !keptVersionIs(v, opts.Version) {
+			continue
+		}
 		if _, err := os.Stat(v.Dir); err == nil {
 			target = &vs[i]
 			break
 		}
+	}
+	if target == nil && opts.Version != "" {
+		return nil, &kindError{msg: fmt.Sprintf("skill %s has no other kept version %s (see the versions: hermes skills inspect %s)", cur.Name, opts.Version, cur.Name), kind: ErrNothingToRestore}
 	}
 	if target == nil {
 		return nil, &kindError{msg: fmt.Sprintf("skill %s is not bundled with hermes and no earlier version is kept; reinstall it (it came from %s)", cur.Name, cur.Source), kind: ErrNothingToRestore}
@@ -407,6 +418,17 @@ func (m *Manager) restore(ctx context.Context, cur Skill, opts ResetOptions) (*R
 		}
 	}
 	return &ResetResult{Skill: next, Previous: cur, Report: report, Action: "restored", Tools: tools}, nil
+}
+
+// keptVersionIs: v is version want, or its content digest starts with want.
+func keptVersionIs(v store.SkillVersion, want string) bool {
+	if v.Version == want {
+		return true
+	}
+	if len(want) < 6 || strings.Trim(strings.ToLower(want), "0123456789abcdef") != "" {
+		return false
+	}
+	return strings.HasPrefix(v.ContentSHA256, strings.ToLower(want))
 }
 
 // Remove uninstalls a skill: its tools, its lock and kept versions (with a "skill.remove"

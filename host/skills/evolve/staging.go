@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/skills/scan"
 )
 
@@ -30,30 +31,64 @@ type Staged struct {
 	Score      Score     `json:"score"`
 	OnFront    bool      `json:"on_front"`
 	Bytes      int       `json:"bytes"`
+	Gates      []string  `json:"gates"` // the gates it passed, in order
 	StagedAt   time.Time `json:"staged_at"`
 	Dir        string    `json:"-"`
 }
 
-var idRE = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-c[0-9]+$`)
+// Rejected is a variant a gate refused: only why is kept (in <root>/<skill>/rejected/<id>.json),
+// never its text, so nothing of it can be accepted.
+type Rejected struct {
+	Skill    string    `json:"skill"`
+	ID       string    `json:"id"`
+	Gate     GateError `json:"gate"`
+	StagedAt time.Time `json:"staged_at"`
+}
+
+// AllGates are the gates every staged candidate passed.
+var AllGates = []string{GateSize, GateFrontMatter, GateScan, GateBudget}
+
+var (
+	idRE    = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-c[0-9]+$`)
+	skillRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`) // as skills names them
+)
+
+func checkSkill(skill string) error {
+	if !skillRE.MatchString(skill) || len(skill) > 64 {
+		return fmt.Errorf("%q is not a skill name (see: hermes skills list)", skill)
+	}
+	return nil
+}
 
 // ErrNoCandidate: no such staged candidate.
 var ErrNoCandidate = errors.New("no such candidate")
 
 func (s Staging) dir(skill, id string) (string, error) {
+	if err := checkSkill(skill); err != nil {
+		return "", err
+	}
 	if !idRE.MatchString(id) {
 		return "", fmt.Errorf("%w: %q is not a candidate id (see: hermes skills candidates %s)", ErrNoCandidate, id, skill)
 	}
 	return filepath.Join(s.Root, skill, id), nil
 }
 
-// Stage writes every variant of res that passed the gates, and returns them as staged. ids
-// are the run's start time and the variant's id, so runs never collide.
+// Stage writes every variant of res that passed the gates, and returns them as staged; of the
+// others it records why they were refused. ids are the run's start time and the variant's id,
+// so runs never collide.
 func (s Staging) Stage(skill, baseSHA string, installed []scan.File, res *Result, at time.Time) ([]Staged, error) {
+	if err := checkSkill(skill); err != nil {
+		return nil, err
+	}
+	run := s.freeRun(skill, at)
+	if err := s.recordRejected(skill, res, run, at); err != nil {
+		return nil, err
+	}
 	var out []Staged
 	orig := string(skillFile(installed))
 	for _, v := range res.Staged() {
-		st := Staged{Skill: skill, ID: at.UTC().Format("20060102-150405") + "-" + v.ID, BaseSHA256: baseSHA,
-			Baseline: res.Baseline, Score: v.Score, OnFront: v.OnFront, Bytes: len(v.SkillMD), StagedAt: at.UTC()}
+		st := Staged{Skill: skill, ID: run + "-" + v.ID, BaseSHA256: baseSHA,
+			Baseline: res.Baseline, Score: v.Score, OnFront: v.OnFront, Bytes: len(v.SkillMD), Gates: AllGates, StagedAt: at.UTC()}
 		final, err := s.dir(skill, st.ID)
 		if err != nil {
 			return out, err
@@ -76,6 +111,81 @@ func (s Staging) Stage(skill, baseSHA string, installed []scan.File, res *Result
 		st.Dir = final
 		out = append(out, st)
 	}
+	return out, nil
+}
+
+// freeRun is the first second from at on that names no staged or rejected candidate of skill
+// yet: the prefix of this run's ids.
+func (s Staging) freeRun(skill string, at time.Time) string {
+	var taken []string
+	for _, dir := range []string{filepath.Join(s.Root, skill), filepath.Join(s.Root, skill, "rejected")} {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			taken = append(taken, e.Name())
+		}
+	}
+	for {
+		run := at.UTC().Format("20060102-150405")
+		if !slices.ContainsFunc(taken, func(name string) bool { return strings.HasPrefix(name, run+"-") }) {
+			return run
+		}
+		at = at.Add(time.Second)
+	}
+}
+
+func (s Staging) recordRejected(skill string, res *Result, run string, at time.Time) error {
+	for _, v := range res.Variants {
+		if v.Gate == nil {
+			continue
+		}
+		r := Rejected{Skill: skill, ID: run + "-" + v.ID, Gate: *v.Gate, StagedAt: at.UTC()}
+		if _, err := s.dir(skill, r.ID); err != nil {
+			return err
+		}
+		data, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		dir := filepath.Join(s.Root, skill, "rejected")
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create staging directory: %w", err)
+		}
+		if err := config.WriteFileAtomic(filepath.Join(dir, r.ID+".json"), data, 0o600); err != nil {
+			return fmt.Errorf("record rejected candidate %s of %s: %w", r.ID, skill, err)
+		}
+	}
+	return nil
+}
+
+// ListRejected returns the variants of skill that a gate refused, oldest first.
+func (s Staging) ListRejected(skill string) ([]Rejected, error) {
+	if err := checkSkill(skill); err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(filepath.Join(s.Root, skill, "rejected"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read staging area: %w", err)
+	}
+	var out []Rejected
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !idRE.MatchString(id) || !e.Type().IsRegular() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(s.Root, skill, "rejected", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("read staging area: %w", err)
+		}
+		var r Rejected
+		if err := json.Unmarshal(data, &r); err != nil || r.ID != id {
+			return nil, fmt.Errorf("rejected candidate %s of %s: its record is damaged; remove it with: hermes skills reject %s %s", id, skill, skill, id)
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b Rejected) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
@@ -107,6 +217,9 @@ func writeCandidate(dir string, st Staged, files []scan.File, diff string, trace
 
 // List returns the staged candidates of skill, oldest first.
 func (s Staging) List(skill string) ([]Staged, error) {
+	if err := checkSkill(skill); err != nil {
+		return nil, err
+	}
 	entries, err := os.ReadDir(filepath.Join(s.Root, skill))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -153,9 +266,17 @@ func (s Staging) Get(skill, id string) (Staged, error) {
 // SkillDir is where a staged candidate's files are.
 func (st Staged) SkillDir() string { return filepath.Join(st.Dir, "skill") }
 
-// Remove deletes a staged candidate.
+// Remove deletes a staged candidate, or the record of a rejected one.
 func (s Staging) Remove(skill, id string) error {
 	st, err := s.Get(skill, id)
+	if errors.Is(err, ErrNoCandidate) && idRE.MatchString(id) {
+		rec := filepath.Join(s.Root, skill, "rejected", id+".json")
+		if rerr := os.Remove(rec); rerr == nil {
+			return nil
+		} else if !errors.Is(rerr, os.ErrNotExist) {
+			return fmt.Errorf("remove candidate %s: %w", id, rerr)
+		}
+	}
 	if err != nil {
 		return err
 	}
