@@ -85,9 +85,12 @@ vet:
 	$(GO) vet ./...
 
 # The whole suite: unit, integration (real WASM modules built above, real SQLite files, real
-# HTTP servers on 127.0.0.1) and the hostile-plugin suite, with the race detector.
-test: build wasm vet sandbox-image
-	HERMES_TEST_BIN=$(CURDIR)/$(BIN) HERMES_SANDBOX_TEST_IMAGE=$(SANDBOX_TEST_IMAGE) $(GO) test -race -count=1 -timeout 40m ./...
+# HTTP servers on 127.0.0.1, the dashboard in headless Chromium) and the hostile-plugin suite,
+# with the race detector. What a failing test saves (the dashboard tests' screenshots) is kept
+# under .cache/test-output/_artifacts.
+test: toolchains build wasm vet sandbox-image
+	@mkdir -p .cache/test-output
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) HERMES_SANDBOX_TEST_IMAGE=$(SANDBOX_TEST_IMAGE) $(GO) test -race -count=1 -timeout 40m -artifacts -outputdir $(CURDIR)/.cache/test-output ./...
 
 # A short run of every fuzz target (longer runs: make fuzz FUZZTIME=10m).
 FUZZTIME ?= 20s

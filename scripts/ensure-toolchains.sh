@@ -2,13 +2,14 @@
 # Make sure the toolchains that build the example plugins (sdk/c, sdk/rust) are installed:
 # clang + lld + wasi-libc + the wasm32 compiler-rt builtins for C, Debian's rustc/cargo with the
 # wasm32 standard library for Rust, and wabt (wasm-objdump) for checking what a module imports
-# and exports.
+# and exports; and Debian's chromium, the headless browser that cmd/hermes'
+# dashboard tests drive (they must run under CI=true, so `make test` installs it).
 #
 # Idempotent: when everything is present it only asks dpkg and exits (milliseconds). Otherwise it
 # runs `apt-get update` once and installs what is missing, as root directly or through sudo.
 set -euo pipefail
 
-packages=(clang lld wasi-libc libclang-rt-dev-wasm32 wabt rustc cargo libstd-rust-dev-wasm32)
+packages=(clang lld wasi-libc libclang-rt-dev-wasm32 wabt rustc cargo libstd-rust-dev-wasm32 chromium)
 
 # One dpkg-query for all of them; a package dpkg does not know is simply absent from its output.
 status=$'\n'$(dpkg-query -W -f='${Package} ${Status}\n' "${packages[@]}" 2>/dev/null || true)$'\n'
