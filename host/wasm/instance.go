@@ -32,6 +32,7 @@ type instance struct {
 	mod    api.Module
 	funcs  map[string]api.Function
 	stack  [1]uint64
+	kill   *killSwitch // ends a call at its deadline or when its caller gives up
 
 	// per call
 	arena       *arena
@@ -59,6 +60,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		plugin: p,
 		funcs:  map[string]api.Function{},
 		arena:  newArena(uint64(p.limits.MemoryPages) * 65536),
+		kill:   newKillSwitch(),
 		stdout: boundedBuffer{max: maxCaptured},
 		stderr: boundedBuffer{max: maxCaptured},
 	}
@@ -107,26 +109,43 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 // goroutine, releases the instance's resources. (Closing the module from another goroutine
 // would release its memory and files while guest code still runs.)
 func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc int32, err error) {
+	if err := ctx.Err(); err != nil {
+		// The caller gave up before the call began (the instance is still clean): the error
+		// wazero would have returned at the guest's first instruction.
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 0, sys.NewExitError(sys.ExitCodeDeadlineExceeded)
+		}
+		return 0, sys.NewExitError(sys.ExitCodeContextCanceled)
+	}
 	in.begin(input)
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(in.plugin.limits.Timeout))
-	defer cancel()
 	// Host functions find the instance in the context, and pass the context (the caller's,
 	// with the plugin's deadline) on to whatever they reach outside: store, network, sandbox.
+	cc := &callCtx{parent: ctx, in: in, deadline: time.Now().Add(time.Duration(in.plugin.limits.Timeout))}
+	call := in.kill.arm(cc.deadline)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { in.kill.cancel(call, ctx.Err()) })
+		defer stop()
+	}
+	defer in.kill.disarm()
 	in.stack[0] = 0
-	err = f.CallWithStack(context.WithValue(ctx, instanceKey{}, in), in.stack[:])
+	err = f.CallWithStack(cc, in.stack[:])
 	if in.failure != nil {
 		err = in.failure
 	}
-	var exit *sys.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == 0 {
-		err = nil // proc_exit(0) is success, as under Extism; the closed instance is discarded
+	if err != nil {
+		var exit *sys.ExitError
+		if errors.As(err, &exit) && exit.ExitCode() == 0 {
+			err = nil // proc_exit(0) is success, as under Extism; the closed instance is discarded
+		}
 	}
 	return int32(uint32(in.stack[0])), err
 }
 
 // usable reports whether the instance may serve another call: wazero may have closed it on a
 // deadline that fired as the call returned.
-func (in *instance) usable() bool { return in.mod != nil && !in.mod.IsClosed() }
+func (in *instance) usable() bool {
+	return in.mod != nil && !in.mod.IsClosed() && !in.kill.thrown()
+}
 
 func (in *instance) begin(input []byte) {
 	in.input = input
