@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -10,10 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hermes-agent/hermes/host/activity"
+	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/registry/registrytest"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -367,6 +372,15 @@ func TestEverythingShownIsEscaped(t *testing.T) {
 	if _, err := h.home.DB.AppendMessage(ctx, store.Message{SessionID: s.ID, Role: store.RoleUser, Content: xss}); err != nil {
 		t.Fatal(err)
 	}
+	// A tool call's arguments and a tool's result, both from outside, are shown as text too.
+	if _, err := h.home.DB.AppendMessage(ctx, store.Message{SessionID: s.ID, Role: store.RoleAssistant,
+		ToolCalls: []store.ToolCall{{ID: "c1", Name: "files__read", Arguments: `{"path":"</pre><script>alert(2)</script>"}`}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.home.DB.AppendMessage(ctx, store.Message{SessionID: s.ID, Role: store.RoleTool, ToolCallID: "c1", Name: "files__read",
+		Content: `</pre></details><script>alert(3)</script>`}); err != nil {
+		t.Fatal(err)
+	}
 	for _, path := range []string{"/sessions", "/sessions/" + s.ID, "/sessions?q=payload"} {
 		body := h.do("GET", path, nil, c, nil).Body.String()
 		if strings.Contains(body, "<script>") || strings.Contains(body, "<img src=x") {
@@ -375,6 +389,9 @@ func TestEverythingShownIsEscaped(t *testing.T) {
 	}
 	if body := h.do("GET", "/sessions/"+s.ID, nil, c, nil).Body.String(); !strings.Contains(body, "&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt;") {
 		t.Errorf("transcript does not show the payload as text:\n%s", body)
+	}
+	if body := h.do("GET", "/sessions/"+s.ID, nil, c, nil).Body.String(); !strings.Contains(body, "&lt;/pre&gt;&lt;script&gt;alert(2)") || !strings.Contains(body, "&lt;/pre&gt;&lt;/details&gt;&lt;script&gt;alert(3)") {
+		t.Errorf("transcript does not show the tool call and result as text:\n%s", body)
 	}
 	if body := h.do("GET", "/sessions?q=payload", nil, c, nil).Body.String(); !strings.Contains(body, "<mark>payload</mark>") {
 		t.Errorf("search snippet lacks the marked term:\n%s", body)
@@ -456,5 +473,95 @@ func TestPagesShowPluginsGrantsAndActivity(t *testing.T) {
 	}
 	if rec := h.do("GET", "/plugins/nope", nil, c, nil); rec.Code != http.StatusNotFound {
 		t.Errorf("unknown plugin: %d", rec.Code)
+	}
+}
+
+// hostileText is the registry with a plugin whose description, tool description and schema
+// (all written by the plugin's author) hold markup.
+type hostileText struct{ Plugins }
+
+const hostileMarkup = `</p></pre><script>alert("plugin")</script>`
+
+func (h hostileText) poison(info registry.Info) registry.Info {
+	info.Description = hostileMarkup
+	tools := slices.Clone(info.Tools)
+	for i := range tools {
+		tools[i].Description = hostileMarkup + " Reads."
+		tools[i].Parameters = json.RawMessage(`{"type":"object","description":` + strconv.Quote(hostileMarkup) + `}`)
+	}
+	info.Tools = tools
+	return info
+}
+
+func (h hostileText) Get(ctx context.Context, name string) (registry.Info, error) {
+	info, err := h.Plugins.Get(ctx, name)
+	return h.poison(info), err
+}
+
+func (h hostileText) List(ctx context.Context) ([]registry.Info, error) {
+	list, err := h.Plugins.List(ctx)
+	for i := range list {
+		list[i] = h.poison(list[i])
+	}
+	return list, err
+}
+
+func TestPluginTextIsEscaped(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Plugins = hostileText{o.Plugins} })
+	c, _ := h.login()
+	for _, path := range []string{"/plugins", "/plugins/files", "/plugins/files/confirm/disable", "/activity"} {
+		body := h.do("GET", path, nil, c, nil).Body.String()
+		if strings.Contains(body, "<script>") {
+			t.Errorf("%s renders a plugin's markup:\n%s", path, body)
+		}
+	}
+	body := h.do("GET", "/plugins/files", nil, c, nil).Body.String()
+	if !strings.Contains(body, "&lt;/p&gt;&lt;/pre&gt;&lt;script&gt;alert(&#34;plugin&#34;)&lt;/script&gt;") {
+		t.Errorf("the plugin page does not show the description as text:\n%s", body)
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.SessionTTL = time.Hour })
+	c, csrf := h.login()
+	if rec := h.do("GET", "/", nil, c, nil); rec.Code != http.StatusOK {
+		t.Fatalf("fresh session: %d", rec.Code)
+	}
+	if c.MaxAge != 3600 {
+		t.Errorf("cookie Max-Age %d, want 3600", c.MaxAge)
+	}
+	later := time.Now().Add(time.Hour + time.Minute)
+	h.srv.mu.Lock()
+	h.srv.now = func() time.Time { return later }
+	h.srv.mu.Unlock()
+	if rec := h.do("GET", "/", nil, c, nil); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+		t.Errorf("expired session: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := h.do("POST", "/plugins/files/disable", url.Values{"csrf": {csrf}}, c, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("POST with an expired session: %d", rec.Code)
+	}
+	if info, _ := h.home.Registry.Get(context.Background(), "files"); !info.Enabled {
+		t.Error("an expired session disabled a plugin")
+	}
+}
+
+func TestLogoutEndsTheSession(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	if rec := h.do("GET", "/logout", nil, c, nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "End this dashboard session?") {
+		t.Errorf("GET /logout: %d (it must only ask)", rec.Code)
+	}
+	if rec := h.do("GET", "/", nil, c, nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /logout ended the session: %d", rec.Code)
+	}
+	if rec := h.do("POST", "/logout", url.Values{}, c, nil); rec.Code != http.StatusForbidden {
+		t.Errorf("logout without the CSRF token: %d", rec.Code)
+	}
+	rec := h.do("POST", "/logout", url.Values{"csrf": {csrf}}, c, nil)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/login" {
+		t.Errorf("logout: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := h.do("GET", "/", nil, c, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("the old cookie after logout: %d", rec.Code)
 	}
 }
