@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -120,6 +121,10 @@ func newFruitModel(t *testing.T, variants ...string) *fruitModel {
 		case strings.Contains(fr.System, "You have one skill"):
 			fr.Kind = "eval"
 			switch {
+			case fr.Last.Role == "user" && strings.HasPrefix(last, "shell: "):
+				st.CallTool("terminal", map[string]string{"command": strings.TrimPrefix(last, "shell: ")})
+			case fr.Last.Role == "tool":
+				st.Say("ran: ", last)
 			case strings.Contains(last, "red") && strings.Contains(fr.System, "ONLY BANANA"):
 				st.Say("banana")
 			case strings.Contains(last, "red"):
@@ -456,5 +461,96 @@ func TestSkillsAcceptOnTerminal(t *testing.T) {
 				t.Fatalf("declined: exit %d\n%s", cmd.ProcessState.ExitCode(), rest)
 			}
 		})
+	}
+}
+
+// TestSkillsEvolveShell: evaluation runs (with the cases of --eval FILE) get the terminal on a
+// docker container of their own: an ordinary command runs, a dangerous one is denied, and the
+// container and its workspace are gone afterwards.
+func TestSkillsEvolveShell(t *testing.T) {
+	model := newFruitModel(t, improving)
+	c := fruitCLI(t, model)
+	evalFile := filepath.Join(t.TempDir(), "shell.toml")
+	os.WriteFile(evalFile, []byte(`[[case]]
+name = "denied"
+task = "shell: rm -rf /workspace/*"
+calls = ["terminal"]
+contains = ["dangerous commands are denied in evaluation runs"]
+
+[[case]]
+name = "runs"
+task = "shell: echo evolve-$((40+2))"
+contains = ["evolve-42"]
+`), 0o644)
+	out, errOut, code := c.run(t, "", "skills", "evolve", "fruit", "--eval", evalFile, "--iterations", "1", "--candidates", "1")
+	if code != 0 && strings.Contains(errOut, "Docker does not answer") && os.Getenv("CI") != "true" {
+		t.Skipf("no Docker: %s", errOut)
+	}
+	if code != 0 || !strings.Contains(out, "on 4 cases") || !strings.Contains(out, "installed version: 3/4 cases passed") || !strings.Contains(out, "c1: 4/4 cases passed") {
+		t.Fatalf("evolve: exit %d\n%s\n%s", code, out, errOut)
+	}
+	var denied, ran bool
+	for _, r := range model.of("eval") {
+		if r.Last.Role == "tool" {
+			denied = denied || strings.Contains(r.Last.Text(), "dangerous commands are denied in evaluation runs: deletes")
+			ran = ran || strings.Contains(r.Last.Text(), `"output":"evolve-42\n"`)
+		}
+	}
+	if !denied || !ran {
+		t.Fatalf("tool results: denied %v, ran %v", denied, ran)
+	}
+	ps, err := exec.Command("docker", "ps", "-aq", "--filter", "label=dev.hermes.home="+c.home, "--filter", "label=dev.hermes.task=evolve").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(ps)) != "" {
+		t.Fatalf("the evaluation container is left: %q %v", ps, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(c.home, "cache", "evolve-workspace-*")); len(left) != 0 {
+		t.Fatalf("the evaluation workspace is left: %v", left)
+	}
+}
+
+func TestSkillsEvolveRefusals(t *testing.T) {
+	model := newFruitModel(t, improving)
+	c := fruitCLI(t, model)
+	bare := filepath.Join(t.TempDir(), "bare")
+	os.MkdirAll(bare, 0o755)
+	os.WriteFile(filepath.Join(bare, "SKILL.md"), []byte("---\nname: bare\ndescription: No cases.\n---\n# Bare\n"), 0o644)
+	c.mustRun(t, "skills", "install", bare, "--yes")
+	badEval := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(badEval, []byte("[[case]]\ntask = \"x\"\ncontain = [\"typo\"]\n"), 0o644)
+	for _, tt := range []struct {
+		name    string
+		code    int
+		mention string
+		args    []string
+	}{
+		{"unknown skill", ExitNotFound, "no skill named ghost is installed", []string{"ghost"}},
+		{"no cases", ExitUsage, "no evaluation cases: ship evals/*.toml in the skill, or give --eval FILE or --from-sessions", []string{"bare", "--no-shell"}},
+		{"misspelt check", ExitUsage, "unknown key case.contain", []string{"fruit", "--eval", badEval, "--no-shell"}},
+		{"missing eval file", ExitUsage, "read eval file", []string{"fruit", "--eval", badEval + ".nope"}},
+		{"zero iterations", ExitUsage, "--iterations 0: give 1 to 50", []string{"fruit", "--iterations", "0"}},
+		{"too many candidates", ExitUsage, "--candidates 1000: give 1 to 20", []string{"fruit", "--candidates", "1000"}},
+		{"not a number", ExitUsage, `--budget-tokens "lots" is not a number`, []string{"fruit", "--budget-tokens", "lots"}},
+		{"negative budget", ExitUsage, "--budget-tokens -1", []string{"fruit", "--budget-tokens=-1"}},
+		{"two names", ExitUsage, "skills evolve takes one skill name", []string{"fruit", "bare"}},
+		{"bad skill name", ExitNotFound, "no skill named ../fruit is installed", []string{"../fruit"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c.wantExit(t, tt.code, tt.mention, append([]string{"skills", "evolve"}, tt.args...)...)
+		})
+	}
+	t.Run("no docker", func(t *testing.T) {
+		t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+		c.wantExit(t, ExitDenied, "Docker does not answer; start Docker, or evaluate without a shell: --no-shell", "skills", "evolve", "fruit")
+	})
+	t.Run("edited copy", func(t *testing.T) {
+		dir := c.skillsList(t)[1].Dir
+		os.WriteFile(filepath.Join(dir, "SKILL.md"), []byte(fruitBody("# Fruit\n\nEdited.\n")), 0o600)
+		c.wantExit(t, ExitUsage, "the installed copy of fruit differs from its lock", "skills", "evolve", "fruit", "--no-shell")
+	})
+	if l := c.candidates(t); len(l.Candidates)+len(l.Rejected) != 0 {
+		t.Fatalf("a refused evolution staged something: %+v", l)
+	}
+	if n := len(model.of("optimizer")) + len(model.of("eval")); n != 0 {
+		t.Fatalf("a refused evolution asked the models %d times", n)
 	}
 }
