@@ -184,3 +184,23 @@ func TestToolsRestricted(t *testing.T) {
 		t.Errorf("tool result %q, passed %v (%s)", result, traces[0].Passed, traces[0].Why)
 	}
 }
+
+// TestRunawayReply: an optimizer that streams without end is cut at MaxReplyBytes; the
+// evolution ends with an error naming the limit, keeping the installed version's measurement.
+func TestRunawayReply(t *testing.T) {
+	eval := newScripted(t, fruitModel)
+	opt := newScripted(t, func(string, string, int) reply {
+		return reply{text: strings.Repeat("fruit ", MaxReplyBytes/6+1000)}
+	})
+	r := &Runner{Eval: eval.model(), Meter: NewMeter(0)}
+	res, err := Evolve(context.Background(), r, skillFiles(exampleSkill), mustCases(t, fruitCases), Options{Iterations: 1, Candidates: 1, Optimizer: opt.model()})
+	if err == nil || !strings.Contains(err.Error(), "longer than 4 MiB") {
+		t.Fatalf("err = %v", err)
+	}
+	if res == nil || len(res.Baseline.Passed) != 2 || len(res.Variants) != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	if res.Tokens > (MaxReplyBytes+1<<20)/4 {
+		t.Errorf("%d tokens counted: more than the cut reply", res.Tokens)
+	}
+}

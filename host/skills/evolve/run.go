@@ -74,17 +74,36 @@ func (t meterTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp.Body = &countingBody{rc: resp.Body, add: t.add}
+	resp.Body = &countingBody{rc: resp.Body, add: t.add, m: t.m}
 	return resp, nil
 }
 
+// MaxReplyBytes bounds one response of a model: a reply that goes on past it is cut with an
+// error, so a runaway or hostile endpoint cannot fill memory (a SKILL.md may be 15 KB).
+const MaxReplyBytes = 4 << 20
+
+// ErrReplyTooLarge is the error of a reply longer than MaxReplyBytes.
+var ErrReplyTooLarge = fmt.Errorf("the model's reply is longer than %d MiB", MaxReplyBytes>>20)
+
 type countingBody struct {
-	rc  io.ReadCloser
-	add func(int64)
+	rc   io.ReadCloser
+	add  func(int64)
+	m    *Meter
+	read int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
+	if b.read >= MaxReplyBytes {
+		return 0, ErrReplyTooLarge
+	}
+	if b.m.Exhausted() {
+		return 0, ErrBudget // mid-reply: the rest is not read
+	}
+	if rest := MaxReplyBytes - b.read; int64(len(p)) > rest {
+		p = p[:rest]
+	}
 	n, err := b.rc.Read(p)
+	b.read += int64(n)
 	b.add(int64(n))
 	return n, err
 }
