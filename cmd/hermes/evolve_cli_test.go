@@ -365,6 +365,11 @@ func TestSkillsEvolve(t *testing.T) {
 		t.Errorf("after reject: %+v", l)
 	}
 	c.wantExit(t, ExitNotFound, "no staged candidate", "skills", "reject", "fruit", c2.ID)
+	// Removing the skill removes what was staged for it.
+	c.mustRun(t, "skills", "remove", "fruit")
+	if entries, err := os.ReadDir(filepath.Join(c.home, "skills-staging")); err != nil || len(entries) != 0 {
+		t.Fatalf("staging area after remove: %v %v", entries, err)
+	}
 }
 
 // TestSkillsEvolveBudget: a budget that runs out during the variants stops the evolution

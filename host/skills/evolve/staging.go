@@ -287,3 +287,24 @@ func (s Staging) Remove(skill, id string) error {
 	}
 	return os.RemoveAll(tmp)
 }
+
+// RemoveSkill deletes everything staged for skill (when the skill is removed).
+func (s Staging) RemoveSkill(skill string) error {
+	if err := checkSkill(skill); err != nil {
+		return err
+	}
+	dir := filepath.Join(s.Root, skill)
+	tmp, err := os.MkdirTemp(s.Root, ".removed-"+skill+"-")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // nothing was ever staged
+	}
+	if err != nil {
+		return fmt.Errorf("remove the staged candidates of %s: %w", skill, err)
+	}
+	// Renamed aside first, so a half-removed staging area is never listed.
+	if err := os.Rename(dir, filepath.Join(tmp, skill)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("remove the staged candidates of %s: %w", skill, err)
+	}
+	return os.RemoveAll(tmp)
+}
