@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -61,7 +62,7 @@ const (
 	MaxConfigValue = 4096
 )
 
-var configKeyRe = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+var configKeyRe = lazyRegexp(`^[A-Za-z0-9_.-]{1,128}$`)
 
 // DeclaredTools is the description [[tools]] declares, checked as describe's output is.
 // It is nil when the manifest declares no tools.
@@ -104,7 +105,7 @@ func validateConfig(m *Manifest) error {
 		return &Error{Field: "config", Reason: fmt.Sprintf("%d settings, more than %d", len(m.Config), MaxConfigKeys)}
 	}
 	for k, v := range m.Config {
-		if !configKeyRe.MatchString(k) {
+		if !configKeyRe().MatchString(k) {
 			return &Error{Field: "config", Reason: fmt.Sprintf("%q is not a setting name ([A-Za-z0-9_.-], at most 128)", k)}
 		}
 		if len(v) > MaxConfigValue || !utf8.ValidString(v) || strings.ContainsFunc(v, unicode.IsControl) {
@@ -118,11 +119,11 @@ func validateConfig(m *Manifest) error {
 }
 
 var (
-	pluginNameRe = regexp.MustCompile(`^[a-z][a-z0-9-]{0,39}$`)
-	envNameRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	semverRe     = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
-	hexSHA256Re  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	hostLabelRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	pluginNameRe = lazyRegexp(`^[a-z][a-z0-9-]{0,39}$`)
+	envNameRe    = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	semverRe     = lazyRegexp(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$`)
+	hexSHA256Re  = lazyRegexp(`^[0-9a-f]{64}$`)
+	hostLabelRe  = lazyRegexp(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 )
 
 // Error is a manifest problem. Field names the offending key ("capabilities.http[1]").
@@ -181,10 +182,10 @@ func (m *Manifest) Validate() error {
 		}
 		return &VersionError{Host: abi.Version, Plugin: m.ABI}
 	}
-	if !pluginNameRe.MatchString(m.Name) {
+	if !pluginNameRe().MatchString(m.Name) {
 		return &Error{Field: "name", Reason: fmt.Sprintf("%q must match [a-z][a-z0-9-]{0,39}", m.Name)}
 	}
-	if !semverRe.MatchString(m.Version) {
+	if !semverRe().MatchString(m.Version) {
 		return &Error{Field: "version", Reason: fmt.Sprintf("%q is not a semantic version like 1.2.3", m.Version)}
 	}
 	if strings.TrimSpace(m.Description) == "" {
@@ -196,7 +197,7 @@ func (m *Manifest) Validate() error {
 	if m.Wasm == "" || strings.ContainsAny(m.Wasm, `/\`) || m.Wasm == "." || m.Wasm == ".." || !strings.HasSuffix(m.Wasm, ".wasm") {
 		return &Error{Field: "wasm", Reason: fmt.Sprintf("%q must be a .wasm file name in the plugin directory", m.Wasm)}
 	}
-	if m.SHA256 != "" && !hexSHA256Re.MatchString(m.SHA256) {
+	if m.SHA256 != "" && !hexSHA256Re().MatchString(m.SHA256) {
 		return &Error{Field: "sha256", Reason: "must be 64 lowercase hex digits"}
 	}
 	if err := validateCapabilities(m.Capabilities); err != nil {
@@ -228,7 +229,7 @@ func validateCapabilities(c abi.Capabilities) error {
 		}
 	}
 	for i, k := range c.Env {
-		if !envNameRe.MatchString(k) {
+		if !envNameRe().MatchString(k) {
 			return &Error{Field: fmt.Sprintf("capabilities.env[%d]", i), Reason: fmt.Sprintf("%q is not a variable name", k)}
 		}
 	}
@@ -271,7 +272,7 @@ func ValidateHTTPAllow(entry string) error {
 	}
 	labels := strings.Split(name, ".")
 	for _, label := range labels {
-		if !hostLabelRe.MatchString(label) {
+		if !hostLabelRe().MatchString(label) {
 			return fmt.Errorf("%q is not a lowercase host name", entry)
 		}
 	}
@@ -333,4 +334,9 @@ func oneLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// lazyRegexp compiles pattern on first use rather than at start-up, which every command pays.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }

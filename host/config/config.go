@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 
@@ -174,8 +175,8 @@ type Paths struct {
 }
 
 var (
-	profileNameRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
-	envNameRe     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	profileNameRe = lazyRegexp(`^[a-zA-Z0-9][a-zA-Z0-9_-]{0,63}$`)
+	envNameRe     = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
 // ResolvePaths finds the home: $HERMES_HOME, else ~/.hermes; a non-empty profile (or
@@ -197,7 +198,7 @@ func ResolvePaths(profile string) (Paths, error) {
 		profile = os.Getenv("HERMES_PROFILE")
 	}
 	if profile != "" && profile != "default" {
-		if !profileNameRe.MatchString(profile) {
+		if !profileNameRe().MatchString(profile) {
 			return Paths{}, fmt.Errorf("profile %q: names are letters, digits, '-' and '_'", profile)
 		}
 		home = filepath.Join(home, "profiles", profile)
@@ -299,7 +300,7 @@ func (c Config) validate() error {
 		return err
 	}
 	for _, name := range t.EnvPassthrough {
-		if !envNameRe.MatchString(name) {
+		if !envNameRe().MatchString(name) {
 			return fmt.Errorf("terminal.env_passthrough: %q is not a variable name", name)
 		}
 	}
@@ -381,4 +382,9 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// lazyRegexp compiles pattern on first use rather than at start-up, which every command pays.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,7 +25,7 @@ var knownSecrets = map[string]bool{
 	"HF_TOKEN": true, "GITHUB_TOKEN": true, "API_SERVER_KEY": true, "NOUS_API_KEY": true, "XAI_API_KEY": true,
 }
 
-var secretSuffixRe = regexp.MustCompile(`(?i)(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_PASS|_CREDENTIALS)$`)
+var secretSuffixRe = lazyRegexp(`(?i)(_API_KEY|_KEY|_TOKEN|_SECRET|_PASSWORD|_PASSWD|_PASS|_CREDENTIALS)$`)
 
 // dotEnvSettings are not secrets but live in .env beside the ones they go with, so a server or
 // a registry login is configured in one place.
@@ -41,13 +40,13 @@ func InDotEnv(key string) bool { return IsSecretKey(key) || dotEnvSettings[strin
 
 // IsSecretKey reports whether key names a secret, which belongs in .env, never config.toml.
 func IsSecretKey(key string) bool {
-	return knownSecrets[strings.ToUpper(key)] || secretSuffixRe.MatchString(key)
+	return knownSecrets[strings.ToUpper(key)] || secretSuffixRe().MatchString(key)
 }
 
 // SetDotEnv sets key=value in the .env file at path, keeping every other line (comments and
 // order included), and writes it atomically with mode 0600.
 func SetDotEnv(path, key, value string) error {
-	if !envNameRe.MatchString(key) {
+	if !envNameRe().MatchString(key) {
 		return fmt.Errorf("%q is not a variable name", key)
 	}
 	if strings.ContainsAny(value, "\n\r\x00") {
@@ -82,7 +81,7 @@ func SetDotEnv(path, key, value string) error {
 // DeleteDotEnv removes key's lines from the .env file at path, keeping every other line, and
 // writes it atomically with mode 0600. A key that is not there is not an error.
 func DeleteDotEnv(path, key string) error {
-	if !envNameRe.MatchString(key) {
+	if !envNameRe().MatchString(key) {
 		return fmt.Errorf("%q is not a variable name", key)
 	}
 	data, err := os.ReadFile(path)

@@ -2,7 +2,6 @@ package classify
 
 import (
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 )
@@ -156,7 +155,7 @@ func (a *analyzer) wipeTarget(f field) (string, bool) {
 	return "", false
 }
 
-var blockDevRe = regexp.MustCompile(`^/dev/(` +
+var blockDevRe = lazyRegexp(`^/dev/(` +
 	`sd[a-z]+[0-9]*|hd[a-z]+[0-9]*|vd[a-z]+[0-9]*|xvd[a-z]+[0-9]*|nvme[0-9]+(n[0-9]+(p[0-9]+)?)?|` +
 	`mmcblk[0-9]+(p[0-9]+|boot[0-9]+)?|disk/.+|mapper/.+|md[0-9]+|md/.+|dm-[0-9]+|loop[0-9]+|` +
 	`r?disk[0-9]+(s[0-9]+)?|sr[0-9]+|fd[0-9]+|ram[0-9]+|root|zd[0-9]+|bcache[0-9]+|drbd[0-9]+|` +
@@ -165,7 +164,7 @@ var blockDevRe = regexp.MustCompile(`^/dev/(` +
 
 // isBlockDevice reports whether p (resolved) names a disk or partition.
 func isBlockDevice(p string) bool {
-	return strings.HasPrefix(p, "/dev/") && blockDevRe.MatchString(p)
+	return strings.HasPrefix(p, "/dev/") && blockDevRe().MatchString(p)
 }
 
 var benignDevs = map[string]bool{

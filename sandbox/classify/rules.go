@@ -2,7 +2,6 @@ package classify
 
 import (
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -569,9 +568,9 @@ func (a *analyzer) perms(name string, args []field, cx *ctx) {
 }
 
 // ownerOnlyAdd: a mode such as u+w or u+rwX only adds permissions for the owner.
-var ownerOnlyAddRe = regexp.MustCompile(`^u\+[rwxX]+(,u\+[rwxX]+)*$`)
+var ownerOnlyAddRe = lazyRegexp(`^u\+[rwxX]+(,u\+[rwxX]+)*$`)
 
-func ownerOnlyAdd(mode field) bool { return !mode.dyn && ownerOnlyAddRe.MatchString(mode.s) }
+func ownerOnlyAdd(mode field) bool { return !mode.dyn && ownerOnlyAddRe().MatchString(mode.s) }
 
 // allRelativeInside: every file is a plain relative path below the working directory (no ..,
 // no ~, no absolute path, nothing known only at run time).
@@ -962,11 +961,11 @@ func (a *analyzer) sql(name string, args []field, cx *ctx) {
 	case "mongo", "mongosh":
 		get("", "eval")
 		for _, t := range texts {
-			if mongoRe.MatchString(t.s) {
+			if mongoRe().MatchString(t.s) {
 				a.add(cx, Dangerous, "sql-destructive", "drops or empties a MongoDB database or collection")
 			}
 		}
-		if cx.stdin != nil && cx.stdin.known && mongoRe.MatchString(cx.stdin.text) {
+		if cx.stdin != nil && cx.stdin.known && mongoRe().MatchString(cx.stdin.text) {
 			a.add(cx, Dangerous, "sql-destructive", "drops or empties a MongoDB database or collection")
 		}
 		return
@@ -1583,7 +1582,7 @@ func (a *analyzer) hermesSelf(args []field, cx *ctx) {
 	// config set KEY: settings (lower-case, dotted: plugins.project_local, api.*) change what
 	// hermes allows; a variable-style name is a key going to .env, which grants nothing —
 	// except a gateway allowlist (TELEGRAM_ALLOWED_USERS), which lets people talk to the agent.
-	if cmd == "config set" && len(words) == 3 && envStyleName.MatchString(words[2]) && !strings.HasSuffix(words[2], "_ALLOWED_USERS") {
+	if cmd == "config set" && len(words) == 3 && envStyleName().MatchString(words[2]) && !strings.HasSuffix(words[2], "_ALLOWED_USERS") {
 		return
 	}
 	if hermesGrants[cmd] {
@@ -1591,4 +1590,4 @@ func (a *analyzer) hermesSelf(args []field, cx *ctx) {
 	}
 }
 
-var envStyleName = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+var envStyleName = lazyRegexp(`^[A-Z][A-Z0-9_]*$`)

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ---- cloud metadata ---------------------------------------------------------------------
@@ -163,39 +164,39 @@ func (a *analyzer) rawScan(src string, cx *ctx) {
 // ---- SQL --------------------------------------------------------------------------------
 
 var (
-	sqlCommentRe = regexp.MustCompile(`(?s)/\*.*?\*/|--[^\n]*`)
-	sqlDropRe    = regexp.MustCompile(`(?i)\bDROP\s+(?:TEMPORARY\s+|TEMP\s+)?(TABLE|DATABASE|SCHEMA|MATERIALIZED\s+VIEW|VIEW|INDEX|USER|ROLE|OWNED|COLLECTION|KEYSPACE|SEQUENCE|TABLESPACE|EXTENSION)\b`)
-	sqlTruncRe   = regexp.MustCompile(`(?i)\bTRUNCATE\b(?:\s+TABLE)?\s+[\w."` + "`" + `\[]`)
-	sqlDeleteRe  = regexp.MustCompile(`(?i)\bDELETE\b[^;]*?\bFROM\b`)
-	sqlUpdateRe  = regexp.MustCompile(`(?i)\bUPDATE\s+[\w."` + "`" + `\[\]]+\s+SET\b`)
-	sqlWhereRe   = regexp.MustCompile(`(?i)\bWHERE\b`)
-	sqlTrivialRe = regexp.MustCompile(`(?i)\bWHERE\s+(?:1\s*=\s*1|true|1|'1'\s*=\s*'1'|0\s*=\s*0)\s*(?:;|$|\bLIMIT\b|\bRETURNING\b)`)
-	sqlAlterRe   = regexp.MustCompile(`(?i)\bALTER\s+TABLE\b[^;]*\bDROP\b`)
-	mongoRe      = regexp.MustCompile(`(?i)dropDatabase\s*\(|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}|remove\s*\(\s*\{\s*\}|dropAllUsers`)
-	sqlQuickRe   = regexp.MustCompile(`(?i)drop|truncate|delete|update|alter`)
+	sqlCommentRe = lazyRegexp(`(?s)/\*.*?\*/|--[^\n]*`)
+	sqlDropRe    = lazyRegexp(`(?i)\bDROP\s+(?:TEMPORARY\s+|TEMP\s+)?(TABLE|DATABASE|SCHEMA|MATERIALIZED\s+VIEW|VIEW|INDEX|USER|ROLE|OWNED|COLLECTION|KEYSPACE|SEQUENCE|TABLESPACE|EXTENSION)\b`)
+	sqlTruncRe   = lazyRegexp(`(?i)\bTRUNCATE\b(?:\s+TABLE)?\s+[\w."` + "`" + `\[]`)
+	sqlDeleteRe  = lazyRegexp(`(?i)\bDELETE\b[^;]*?\bFROM\b`)
+	sqlUpdateRe  = lazyRegexp(`(?i)\bUPDATE\s+[\w."` + "`" + `\[\]]+\s+SET\b`)
+	sqlWhereRe   = lazyRegexp(`(?i)\bWHERE\b`)
+	sqlTrivialRe = lazyRegexp(`(?i)\bWHERE\s+(?:1\s*=\s*1|true|1|'1'\s*=\s*'1'|0\s*=\s*0)\s*(?:;|$|\bLIMIT\b|\bRETURNING\b)`)
+	sqlAlterRe   = lazyRegexp(`(?i)\bALTER\s+TABLE\b[^;]*\bDROP\b`)
+	mongoRe      = lazyRegexp(`(?i)dropDatabase\s*\(|\.drop\s*\(|deleteMany\s*\(\s*\{\s*\}|remove\s*\(\s*\{\s*\}|dropAllUsers`)
+	sqlQuickRe   = lazyRegexp(`(?i)drop|truncate|delete|update|alter`)
 )
 
 // sqlDestructive reports whether SQL text drops, truncates or deletes/updates without WHERE.
 func sqlDestructive(text string) (string, bool) {
-	if !sqlQuickRe.MatchString(text) {
+	if !sqlQuickRe().MatchString(text) {
 		return "", false
 	}
-	t := sqlCommentRe.ReplaceAllString(text, " ")
-	if m := sqlDropRe.FindStringSubmatch(t); m != nil {
+	t := sqlCommentRe().ReplaceAllString(text, " ")
+	if m := sqlDropRe().FindStringSubmatch(t); m != nil {
 		return "runs SQL DROP " + strings.ToUpper(strings.Join(strings.Fields(m[1]), " ")), true
 	}
-	if sqlTruncRe.MatchString(t) {
+	if sqlTruncRe().MatchString(t) {
 		return "runs SQL TRUNCATE", true
 	}
-	if sqlAlterRe.MatchString(t) {
+	if sqlAlterRe().MatchString(t) {
 		return "runs SQL ALTER TABLE … DROP", true
 	}
 	for _, st := range strings.Split(t, ";") {
-		where := sqlWhereRe.MatchString(st) && !sqlTrivialRe.MatchString(st+";")
-		if sqlDeleteRe.MatchString(st) && !where {
+		where := sqlWhereRe().MatchString(st) && !sqlTrivialRe().MatchString(st+";")
+		if sqlDeleteRe().MatchString(st) && !where {
 			return "runs SQL DELETE without a WHERE clause", true
 		}
-		if sqlUpdateRe.MatchString(st) && !where {
+		if sqlUpdateRe().MatchString(st) && !where {
 			return "runs SQL UPDATE without a WHERE clause", true
 		}
 	}
@@ -205,18 +206,18 @@ func sqlDestructive(text string) (string, bool) {
 // ---- code in other languages (python -c, perl -e, awk, …) --------------------------------
 
 var (
-	strLitRe      = regexp.MustCompile(`'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)"`)
-	backtickRe    = regexp.MustCompile("`([^`]+)`|%x[({\\[]([^)}\\]]+)[)}\\]]|\\bqx\\s*[({\\[/]([^)}\\]/]+)")
-	execishRe     = regexp.MustCompile(`\b(?:system|popen|spawn\w*|exec[a-zA-Z]*|subprocess|check_output|check_call|getoutput|getstatusoutput|shell_exec|passthru|proc_open|Popen|run|call|Open3|do shell script|Command|start_process|ProcessBuilder|getRuntime|Invoke-Expression|iex|pcntl_exec)\b|\|\s*getline|print[^;|]*\|\s*"`)
-	downloadRunRe = regexp.MustCompile(`(?i)\b(?:exec|eval|Invoke-Expression|iex|load|instance_eval|run_string)\b[\s(]*[^;]*?(?:urlopen|urllib|requests\.get|http\.client|fetch\s*\(|Net::HTTP|open-uri|URI\.open|LWP|get\s*\(\s*['"]https?|file_get_contents\s*\(\s*['"]https?|DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod|curl|wget|httpx)`)
-	forkBombRe    = regexp.MustCompile(`fork\s*(?:\(\s*\))?\s*while\s+(?:fork|1|true)|while\s*\(?\s*(?:1|True|true|fork\s*(?:\(\s*\))?)\s*\)?\s*[:{]?\s*(?:do\s+)?(?:os\.|Process\.|pcntl_)?fork\s*\(|loop\s*(?:\{|do)\s*(?:Process\.)?fork|for\s*\(\s*;\s*;\s*\)\s*\{?\s*(?:pcntl_)?fork`)
-	socketRe      = regexp.MustCompile(`socket\.socket|\bsocket\s*\(|TCPSocket|IO::Socket|fsockopen|net\.Socket|net\.connect|createConnection|Socket\.new|/dev/tcp/|SOCK_STREAM|Net\.Sockets|TCPClient`)
-	shellishRe    = regexp.MustCompile(`/bin/(?:ba|z|da|k)?sh\b|\bpty\.spawn|\bdup2\b|\bsubprocess\b|child_process|\bspawn\s*\(|proc_open|cmd\.exe|\bexec\s*\(|['"](?:ba|z)?sh['"]|-i['"]|powershell|iex`)
-	rmtreeRe      = regexp.MustCompile(`(?i)rmtree\s*\(|\brm_r[f]?\s*\(|FileUtils\.rm_r|remove_tree\s*\(|rimraf|rmSync\s*\((?:[^()]|\([^()]*\))*recursive|rmdirSync\s*\((?:[^()]|\([^()]*\))*recursive|fs\.rm\s*\((?:[^()]|\([^()]*\))*recursive|RemoveAll\s*\(|Remove-Item[^;|]*-Recurse|fs\.promises\.rm\s*\(`)
-	homeExprRe    = regexp.MustCompile(`expanduser\(\s*['"]~/?['"]\s*\)|Path\.home\(\)|environ\[\s*['"]HOME['"]\s*\]|getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME|\bhomedir\(\)|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$ENV\{\s*['"]?HOME['"]?\s*\}|\$HOME|\$env:USERPROFILE|\$HOME`)
-	writeishRe    = regexp.MustCompile(`open\s*\([^)]*,\s*['"][^'"]*[wa+]|write_text|write_bytes|writeFileSync|writeFile|appendFile|file_put_contents|File\.write|File\.open\([^)]*['"][wa]|fopen\([^)]*['"][wa]|\bunlink|os\.remove|shutil\.(?:move|copy)|os\.rename|Set-Content|Add-Content|Out-File|>>?\s*"`)
-	killAllRe     = regexp.MustCompile(`kill\s*\(\s*-1\s*,|process\.kill\s*\(\s*-1\b|\bkill\s*\(?\s*(?:9|-9|['"]?(?:SIG)?KILL['"]?|['"]?-?(?:SIG)?KILL['"]?)\s*,\s*-1\b|Process\.kill\([^,]+,\s*-1\)|killpg\s*\(\s*0|os\.kill\s*\(\s*-1`)
-	sqlExecRe     = regexp.MustCompile(`(?i)execute|exec\b|query|cursor|\.run\(|prepare`)
+	strLitRe      = lazyRegexp(`'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)"`)
+	backtickRe    = lazyRegexp("`([^`]+)`|%x[({\\[]([^)}\\]]+)[)}\\]]|\\bqx\\s*[({\\[/]([^)}\\]/]+)")
+	execishRe     = lazyRegexp(`\b(?:system|popen|spawn\w*|exec[a-zA-Z]*|subprocess|check_output|check_call|getoutput|getstatusoutput|shell_exec|passthru|proc_open|Popen|run|call|Open3|do shell script|Command|start_process|ProcessBuilder|getRuntime|Invoke-Expression|iex|pcntl_exec)\b|\|\s*getline|print[^;|]*\|\s*"`)
+	downloadRunRe = lazyRegexp(`(?i)\b(?:exec|eval|Invoke-Expression|iex|load|instance_eval|run_string)\b[\s(]*[^;]*?(?:urlopen|urllib|requests\.get|http\.client|fetch\s*\(|Net::HTTP|open-uri|URI\.open|LWP|get\s*\(\s*['"]https?|file_get_contents\s*\(\s*['"]https?|DownloadString|Invoke-WebRequest|iwr|irm|Invoke-RestMethod|curl|wget|httpx)`)
+	forkBombRe    = lazyRegexp(`fork\s*(?:\(\s*\))?\s*while\s+(?:fork|1|true)|while\s*\(?\s*(?:1|True|true|fork\s*(?:\(\s*\))?)\s*\)?\s*[:{]?\s*(?:do\s+)?(?:os\.|Process\.|pcntl_)?fork\s*\(|loop\s*(?:\{|do)\s*(?:Process\.)?fork|for\s*\(\s*;\s*;\s*\)\s*\{?\s*(?:pcntl_)?fork`)
+	socketRe      = lazyRegexp(`socket\.socket|\bsocket\s*\(|TCPSocket|IO::Socket|fsockopen|net\.Socket|net\.connect|createConnection|Socket\.new|/dev/tcp/|SOCK_STREAM|Net\.Sockets|TCPClient`)
+	shellishRe    = lazyRegexp(`/bin/(?:ba|z|da|k)?sh\b|\bpty\.spawn|\bdup2\b|\bsubprocess\b|child_process|\bspawn\s*\(|proc_open|cmd\.exe|\bexec\s*\(|['"](?:ba|z)?sh['"]|-i['"]|powershell|iex`)
+	rmtreeRe      = lazyRegexp(`(?i)rmtree\s*\(|\brm_r[f]?\s*\(|FileUtils\.rm_r|remove_tree\s*\(|rimraf|rmSync\s*\((?:[^()]|\([^()]*\))*recursive|rmdirSync\s*\((?:[^()]|\([^()]*\))*recursive|fs\.rm\s*\((?:[^()]|\([^()]*\))*recursive|RemoveAll\s*\(|Remove-Item[^;|]*-Recurse|fs\.promises\.rm\s*\(`)
+	homeExprRe    = lazyRegexp(`expanduser\(\s*['"]~/?['"]\s*\)|Path\.home\(\)|environ\[\s*['"]HOME['"]\s*\]|getenv\(\s*['"]HOME['"]\s*\)|process\.env\.HOME|\bhomedir\(\)|ENV\[\s*['"]HOME['"]\s*\]|Dir\.home|\$ENV\{\s*['"]?HOME['"]?\s*\}|\$HOME|\$env:USERPROFILE|\$HOME`)
+	writeishRe    = lazyRegexp(`open\s*\([^)]*,\s*['"][^'"]*[wa+]|write_text|write_bytes|writeFileSync|writeFile|appendFile|file_put_contents|File\.write|File\.open\([^)]*['"][wa]|fopen\([^)]*['"][wa]|\bunlink|os\.remove|shutil\.(?:move|copy)|os\.rename|Set-Content|Add-Content|Out-File|>>?\s*"`)
+	killAllRe     = lazyRegexp(`kill\s*\(\s*-1\s*,|process\.kill\s*\(\s*-1\b|\bkill\s*\(?\s*(?:9|-9|['"]?(?:SIG)?KILL['"]?|['"]?-?(?:SIG)?KILL['"]?)\s*,\s*-1\b|Process\.kill\([^,]+,\s*-1\)|killpg\s*\(\s*0|os\.kill\s*\(\s*-1`)
+	sqlExecRe     = lazyRegexp(`(?i)execute|exec\b|query|cursor|\.run\(|prepare`)
 )
 
 // callArgs cuts span (the text after a call's opening parenthesis) at the parenthesis that
@@ -252,7 +253,7 @@ func unescapeLit(s string) string {
 
 func strLits(src string) []string {
 	var out []string
-	for _, m := range strLitRe.FindAllStringSubmatch(src, 64) {
+	for _, m := range strLitRe().FindAllStringSubmatch(src, 64) {
 		v := m[1]
 		if v == "" {
 			v = m[2]
@@ -288,21 +289,21 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		return false
 	}
 	if has("exec", "eval", "iex", "invoke-expression", "load", "run_string") &&
-		has("url", "http", "fetch", "lwp", "get", "curl", "wget", "iwr", "irm", "invoke-") && downloadRunRe.MatchString(src) {
+		has("url", "http", "fetch", "lwp", "get", "curl", "wget", "iwr", "irm", "invoke-") && downloadRunRe().MatchString(src) {
 		a.add(cx, Dangerous, "pipe-to-shell", "downloads and runs code with "+lang)
 	}
-	if has("fork") && forkBombRe.MatchString(src) {
+	if has("fork") && forkBombRe().MatchString(src) {
 		a.add(cx, Hardline, "fork-bomb", "is a fork bomb written in "+lang)
 	}
-	if has("kill") && killAllRe.MatchString(src) {
+	if has("kill") && killAllRe().MatchString(src) {
 		a.add(cx, Hardline, "kill-all", "kills every process (kill -1) from "+lang+" code")
 	}
-	if has("sock", "/dev/tcp", "tcpclient", "createconnection", "net.connect") && socketRe.MatchString(src) && shellishRe.MatchString(src) {
+	if has("sock", "/dev/tcp", "tcpclient", "createconnection", "net.connect") && socketRe().MatchString(src) && shellishRe().MatchString(src) {
 		a.add(cx, Dangerous, "reverse-shell", "connects a shell to a network socket from "+lang+" code")
 	}
 	var loc []int
 	if has("rmtree", "rm_r", "remove_tree", "rimraf", "rmsync", "rmdirsync", "fs.rm", "removeall", "remove-item", "promises.rm") {
-		loc = rmtreeRe.FindStringIndex(src)
+		loc = rmtreeRe().FindStringIndex(src)
 	}
 	if loc != nil {
 		span := src[loc[0]:]
@@ -311,7 +312,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		}
 		span = callArgs(span)
 		what, hard := "", false
-		if homeExprRe.MatchString(span) {
+		if homeExprRe().MatchString(span) {
 			what, hard = "your home directory", true
 		} else if lits := strLits(span); len(lits) > 0 {
 			f := a.literalPath(lits[0])
@@ -332,14 +333,14 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 	lits := strLits(src)
 	// commands run through the shell
 	var shellCode []string
-	for _, m := range backtickRe.FindAllStringSubmatch(src, 16) {
+	for _, m := range backtickRe().FindAllStringSubmatch(src, 16) {
 		for _, g := range m[1:] {
 			if g != "" {
 				shellCode = append(shellCode, g)
 			}
 		}
 	}
-	for _, loc := range execishRe.FindAllStringIndex(src, 16) {
+	for _, loc := range execishRe().FindAllStringIndex(src, 16) {
 		span := src[loc[1]:]
 		if len(span) > 400 {
 			span = span[:400]
@@ -377,7 +378,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 			shellCode = append(shellCode, ls...)
 		}
 	}
-	if lang == "awk" && execishRe.MatchString(src) {
+	if lang == "awk" && execishRe().MatchString(src) {
 		shellCode = append(shellCode, lits...)
 	}
 	for i, s := range shellCode {
@@ -388,7 +389,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 		a.scriptQuiet(s, c)
 	}
 	// sensitive files written from code
-	writes := has("open", "write", "file", "unlink", "remove", "rename", "content", ">", "shutil") && writeishRe.MatchString(src)
+	writes := has("open", "write", "file", "unlink", "remove", "rename", "content", ">", "shutil") && writeishRe().MatchString(src)
 	for _, l := range lits {
 		if l == ">" || l == ">>" || l == "+>" || l == "+<" || l == "w" || l == "a" {
 			writes = writes || l == ">" || l == ">>" || l == "+>"
@@ -411,7 +412,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 			}
 		}
 	}
-	if has("drop", "truncate", "delete", "update", "alter") && sqlExecRe.MatchString(src) {
+	if has("drop", "truncate", "delete", "update", "alter") && sqlExecRe().MatchString(src) {
 		for _, l := range lits {
 			if reason, ok := sqlDestructive(l); ok {
 				a.add(cx, Dangerous, "sql-destructive", reason+" from "+lang+" code")
@@ -419,7 +420,7 @@ func (a *analyzer) inlineCode(lang string, code field, cx *ctx) {
 			}
 		}
 	}
-	if (lang == "mongo" || lang == "mongosh") && mongoRe.MatchString(src) {
+	if (lang == "mongo" || lang == "mongosh") && mongoRe().MatchString(src) {
 		a.add(cx, Dangerous, "sql-destructive", "drops or empties a MongoDB database or collection")
 	}
 }
@@ -453,4 +454,9 @@ func (a *analyzer) scriptQuiet(code string, cx *ctx) {
 	c := cx.child()
 	c.node, c.text = nil, ""
 	a.stmts(f.Stmts, c)
+}
+
+// lazyRegexp compiles pattern on first use rather than at start-up, which every command pays.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }

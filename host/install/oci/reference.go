@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -45,10 +46,10 @@ func (r Reference) String() string {
 var (
 	// A repository is path components of lowercase alphanumerics joined by one '.', one or two
 	// '_', or any number of '-'.
-	repositoryPattern = regexp.MustCompile(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
-	tagPattern        = regexp.MustCompile(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
-	digestPattern     = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-	hostLabelPattern  = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
+	repositoryPattern = lazyRegexp(`^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$`)
+	tagPattern        = lazyRegexp(`^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$`)
+	digestPattern     = lazyRegexp(`^sha256:[a-f0-9]{64}$`)
+	hostLabelPattern  = lazyRegexp(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$`)
 )
 
 // maxRepositoryLength is the distribution spec's limit on a repository name.
@@ -95,7 +96,7 @@ func ParseReference(s string) (Reference, error) {
 	if at := strings.Index(path, "@"); at >= 0 {
 		ref.Digest = path[at+1:]
 		path = path[:at]
-		if !digestPattern.MatchString(ref.Digest) {
+		if !digestPattern().MatchString(ref.Digest) {
 			return fail("invalid digest "+strconv.Quote(ref.Digest), "want sha256: followed by 64 lowercase hex digits")
 		}
 	}
@@ -103,7 +104,7 @@ func ParseReference(s string) (Reference, error) {
 	if colon := strings.Index(path[lastSlash+1:], ":"); colon >= 0 {
 		ref.Tag = path[lastSlash+1+colon+1:]
 		path = path[:lastSlash+1+colon]
-		if !tagPattern.MatchString(ref.Tag) {
+		if !tagPattern().MatchString(ref.Tag) {
 			return fail("invalid tag "+strconv.Quote(ref.Tag), "up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'")
 		}
 	}
@@ -111,7 +112,7 @@ func ParseReference(s string) (Reference, error) {
 	if ref.Repository == "" {
 		return fail("missing repository", wantForm)
 	}
-	if len(ref.Repository) > maxRepositoryLength || !repositoryPattern.MatchString(ref.Repository) {
+	if len(ref.Repository) > maxRepositoryLength || !repositoryPattern().MatchString(ref.Repository) {
 		return fail("invalid repository "+strconv.Quote(ref.Repository), "lowercase letters and digits, separated by '.', '_', '__' or '-', in components joined by '/', at most 255 characters")
 	}
 	if ref.Tag == "" && ref.Digest == "" {
@@ -150,7 +151,7 @@ func checkRegistryHost(host string) string {
 			return "invalid registry host " + strconv.Quote(host) + ": name too long"
 		}
 		for label := range strings.SplitSeq(name, ".") {
-			if !hostLabelPattern.MatchString(label) {
+			if !hostLabelPattern().MatchString(label) {
 				return "invalid registry host " + strconv.Quote(host)
 			}
 		}
@@ -191,4 +192,9 @@ func printable(s string) string {
 		return strconv.Quote(s)
 	}
 	return s
+}
+
+// lazyRegexp compiles pattern on first use rather than at start-up, which every command pays.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
 }
