@@ -67,6 +67,10 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 	if err != nil {
 		return err
 	}
+	in, err := env.installer()
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return fmt.Errorf("dashboard: listen on %s:%d: %w (another dashboard on that port? choose one with --port)", opts.Host, opts.Port, err)
@@ -77,7 +81,7 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 	}
 	srv, err := dashboard.New(dashboard.Options{
 		Addr: ln.Addr().String(), TLS: tls, Password: password,
-		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Logger: env.logger,
+		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Installer: in, Logger: env.logger,
 		ActivityPerPlugin: env.cfg.Plugins.ActivityPerPlugin,
 		Status: dashboard.Status{
 			Version: version, Profile: env.profileName(), Home: env.paths.Home, Backend: env.cfg.Terminal.Backend,

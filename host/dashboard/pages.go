@@ -3,6 +3,7 @@ package dashboard
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/install"
+	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -119,11 +121,23 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, page s
 // value; they are escaped like everything else.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := http.StatusInternalServerError
-	if errors.Is(err, store.ErrNotFound) || abi.CodeOf(err) == abi.CodeNotFound {
+	var no *refusal
+	switch {
+	case errors.As(err, &no):
+		code = no.status
+	case errors.Is(err, store.ErrNotFound) || abi.CodeOf(err) == abi.CodeNotFound:
 		code = http.StatusNotFound
 	}
 	s.render(w, r, code, "error", pageData{Title: "Error", Error: err.Error()})
 }
+
+// refusal is something the dashboard will not do, with the status it answers.
+type refusal struct {
+	status int
+	msg    string
+}
+
+func (e *refusal) Error() string { return e.msg }
 
 // done redirects after a POST (303, so a reload does not repeat it) with a note to show.
 func done(w http.ResponseWriter, r *http.Request, path, note string) {
@@ -159,7 +173,17 @@ func (s *Server) pluginList(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "plugins", pageData{Title: "Plugins", Data: list})
+	d := map[string]any{"Plugins": list, "CanAudit": s.o.Installer != nil}
+	// The audit runs on request only: it reads every module and may ask a registry.
+	if r.URL.Query().Get("audit") == "1" && s.o.Installer != nil {
+		report, err := s.o.Installer.Audit(r.Context(), "")
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		d["Audit"] = report
+	}
+	s.render(w, r, http.StatusOK, "plugins", pageData{Title: "Plugins", Data: d})
 }
 
 func (s *Server) pluginPage(w http.ResponseWriter, r *http.Request) {
@@ -177,13 +201,14 @@ func (s *Server) pluginPage(w http.ResponseWriter, r *http.Request) {
 		grants = []string{"nothing: no files, no network, no secrets"}
 	}
 	s.render(w, r, http.StatusOK, "plugin", pageData{Title: "Plugin " + name, Nav: "plugins", Data: map[string]any{
-		"P": info, "Grants": grants, "Versions": versions, "Activity": recent}})
+		"P": info, "Grants": grants, "Versions": versions, "Activity": recent, "CanRestore": s.o.Installer != nil}})
 }
 
 var pluginActions = map[string]string{
 	"enable":  "Enable",
 	"disable": "Disable",
 	"remove":  "Remove",
+	"restore": "Restore",
 }
 
 func (s *Server) pluginConfirm(w http.ResponseWriter, r *http.Request) {
@@ -193,8 +218,22 @@ func (s *Server) pluginConfirm(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, &abi.Error{Code: abi.CodeNotFound, Message: "no such action " + strconv.Quote(action)})
 		return
 	}
-	if _, err := s.o.Plugins.Get(r.Context(), name); err != nil {
+	info, err := s.o.Plugins.Get(r.Context(), name)
+	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	if action == "restore" {
+		version := r.URL.Query().Get("version")
+		if _, err := s.keptVersion(r.Context(), info, version); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "confirm", pageData{Title: "Restore " + name, Nav: "plugins", Data: map[string]any{
+			"Question": "Restore plugin " + name + " " + version + " in place of " + info.Version + "?",
+			"What":     "Its module, manifest and grants go back to those kept for " + version + ". Version " + info.Version + " stays kept, so you can come back to it the same way.",
+			"Action":   "/plugins/" + url.PathEscape(name) + "/restore", "Fields": map[string]string{"version": version},
+			"Verb": "Restore", "Back": "/plugins/" + url.PathEscape(name)}})
 		return
 	}
 	what := map[string]string{
@@ -220,6 +259,17 @@ func (s *Server) pluginAction(w http.ResponseWriter, r *http.Request) {
 		err = s.o.Plugins.SetEnabled(ctx, name, false)
 	case "remove":
 		err = s.o.Plugins.Remove(ctx, name)
+	case "restore":
+		version := r.PostFormValue("version")
+		var rec store.PluginRecord
+		var previous string
+		if err = s.restoreGrantsNothing(ctx, name, version); err == nil {
+			rec, previous, err = s.o.Installer.Restore(ctx, name, version)
+		}
+		if err == nil {
+			done(w, r, "/plugins/"+url.PathEscape(name), "Restored "+name+" "+rec.Version+" (was "+previous+").")
+			return
+		}
 	default:
 		err = &abi.Error{Code: abi.CodeNotFound, Message: "no such action " + strconv.Quote(action)}
 	}
@@ -252,7 +302,53 @@ func (s *Server) grantsUnchanged(ctx context.Context, name string) error {
 	granted := info.Granted.Grants()
 	for _, g := range m.Capabilities.Grants() {
 		if !slices.Contains(granted, g) {
-			return errors.New("its manifest asks for permissions that were not granted (" + g + "); the dashboard does not grant anything: review it on the command line with hermes plugins enable " + name)
+			return &refusal{http.StatusForbidden, "its manifest asks for permissions that were not granted (" + g + "); the dashboard does not grant anything: review it on the command line with hermes plugins enable " + name}
+		}
+	}
+	return nil
+}
+
+// keptVersion is the kept version of a plugin that Installer.Restore picks for version: the
+// first kept record of that version that is not the installed one.
+func (s *Server) keptVersion(ctx context.Context, info registry.Info, version string) (store.PluginRecord, error) {
+	if s.o.Installer == nil {
+		return store.PluginRecord{}, &refusal{http.StatusNotFound, "restoring is not available here; on the command line: hermes plugins reset " + info.Name + " --restore VERSION"}
+	}
+	if version == "" {
+		return store.PluginRecord{}, &refusal{http.StatusBadRequest, "no version given: choose one of the kept versions on the plugin's page"}
+	}
+	kept, err := s.o.Plugins.Versions(ctx, info.Name)
+	if err != nil {
+		return store.PluginRecord{}, err
+	}
+	for _, k := range kept {
+		if k.Version == version && !(k.Version == info.Version && k.WasmSHA256 == info.SHA256) {
+			return k, nil
+		}
+	}
+	return store.PluginRecord{}, &abi.Error{Code: abi.CodeNotFound, Plugin: info.Name,
+		Message: "no kept version " + strconv.Quote(version) + " of " + info.Name + " other than the installed one (the plugin's page lists the kept versions)"}
+}
+
+// restoreGrantsNothing refuses to restore a kept version that had a permission the plugin
+// does not have now: the dashboard never widens a grant; the command line does, and says so.
+func (s *Server) restoreGrantsNothing(ctx context.Context, name, version string) error {
+	info, err := s.o.Plugins.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	k, err := s.keptVersion(ctx, info, version)
+	if err != nil {
+		return err
+	}
+	var then abi.Capabilities
+	if err := json.Unmarshal(k.Granted, &then); err != nil {
+		return errors.New("the grants recorded for " + name + " " + version + " cannot be read; restore it on the command line: hermes plugins reset " + name + " --restore " + version)
+	}
+	now := info.Granted.Grants()
+	for _, g := range then.Grants() {
+		if !slices.Contains(now, g) {
+			return &refusal{http.StatusForbidden, name + " " + version + " had a permission it does not have now (" + g + "); the dashboard does not grant anything: restore it on the command line with hermes plugins reset " + name + " --restore " + version}
 		}
 	}
 	return nil

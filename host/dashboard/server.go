@@ -31,6 +31,7 @@ import (
 	"github.com/hermes-agent/hermes/host/apiserver"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/doctor"
+	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -66,6 +67,13 @@ type Store interface {
 	SkillVersions(ctx context.Context, name string) ([]store.SkillVersion, error)
 }
 
+// Installer is what the dashboard needs of the installer: restoring a kept version of a
+// plugin and `hermes plugins audit`. Optional: without it both are left to the command line.
+type Installer interface {
+	Restore(ctx context.Context, name, version string) (restored store.PluginRecord, previous string, err error)
+	Audit(ctx context.Context, name string) (*install.Report, error)
+}
+
 // Keys is the .env file: names and values in, never values out.
 type Keys interface {
 	Read() (map[string]string, error)
@@ -90,8 +98,10 @@ type Options struct {
 	Plugins  Plugins
 	Store    Store
 	Keys     Keys
-	Status   Status
-	Logger   *slog.Logger
+	// Installer restores kept versions and runs the audit (nil: the pages say to use the CLI).
+	Installer Installer
+	Status    Status
+	Logger    *slog.Logger
 	// SessionTTL is how long a login lasts. Default 12h.
 	SessionTTL time.Duration
 	// ActivityPerPlugin is shown with the activity, as the ring's size.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/host/activity"
+	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/registry/registrytest"
+	"github.com/hermes-agent/hermes/host/testplugins"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -39,8 +42,9 @@ func newHarness(t *testing.T, mutate func(*Options)) *harness {
 	home := registrytest.New(t, registrytest.Options{Plugins: []string{"plugins/files"}})
 	var log bytes.Buffer
 	o := Options{Addr: addr, Plugins: home.Registry, Store: home.DB, Keys: DotEnv(home.Paths.Env),
-		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Status: Status{Version: "test", Profile: "default", Home: home.Paths.Home, Backend: "local", BaseURL: "http://127.0.0.1:1/v1", Model: "m"}}
+		Installer: install.New(home.Registry, home.DB, home.Paths, home.Config),
+		Logger:    slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Status:    Status{Version: "test", Profile: "default", Home: home.Paths.Home, Backend: "local", BaseURL: "http://127.0.0.1:1/v1", Model: "m"}}
 	if mutate != nil {
 		mutate(&o)
 	}
@@ -427,7 +431,7 @@ func TestEnableNeverWidensAGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := h.do("POST", "/plugins/files/enable", url.Values{"csrf": {csrf}}, c, nil)
-	if !strings.Contains(rec.Body.String(), "review it on the command line with hermes plugins enable files") {
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "review it on the command line with hermes plugins enable files") {
 		t.Errorf("enable of a widened plugin: %d\n%s", rec.Code, rec.Body)
 	}
 	if info, _ := h.home.Registry.Get(ctx, "files"); info.Enabled {
@@ -563,5 +567,110 @@ func TestLogoutEndsTheSession(t *testing.T) {
 	}
 	if rec := h.do("GET", "/", nil, c, nil); rec.Code != http.StatusSeeOther {
 		t.Errorf("the old cookie after logout: %d", rec.Code)
+	}
+}
+
+// updateFiles updates the files plugin to version, with capabilities (plugin.toml lines), as
+// `hermes plugins update files --from DIR --yes --allow-unsigned` would.
+func (h *harness) updateFiles(version, capabilities string) {
+	h.t.Helper()
+	module, err := os.ReadFile(filepath.Join(testplugins.Dir(h.t, "plugins/files"), "files.wasm"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	dir := filepath.Join(h.t.TempDir(), "files")
+	m := "name = \"files\"\nversion = \"" + version + "\"\nabi = 1\ndescription = \"Read files\"\nwasm = \"files.wasm\"\n" + capabilities + "\n"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"plugin.toml": []byte(m), "files.wasm": module} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	in := install.New(h.home.Registry, h.home.DB, h.home.Paths, h.home.Config)
+	ctx := context.Background()
+	plan, err := in.PlanUpdate(ctx, "files", dir, install.Options{AllowUnsigned: true})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := in.Apply(ctx, plan); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	ctx := context.Background()
+	version := func() (string, []string) {
+		info, err := h.home.Registry.Get(ctx, "files")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Version, info.Granted.Grants()
+	}
+	h.updateFiles("0.2.0", "[capabilities]\nfs_read = [\"{workspace}\"]")
+
+	page := h.do("GET", "/plugins/files", nil, c, nil).Body.String()
+	for _, want := range []string{`href="/plugins/files/confirm/restore?version=0.1.0"`, "<td>installed</td>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("plugin page lacks %s:\n%s", want, page)
+		}
+	}
+	confirm := h.do("GET", "/plugins/files/confirm/restore?version=0.1.0", nil, c, nil).Body.String()
+	for _, want := range []string{"Restore plugin files 0.1.0 in place of 0.2.0?", `name="version" value="0.1.0"`, `action="/plugins/files/restore"`} {
+		if !strings.Contains(confirm, want) {
+			t.Errorf("confirm page lacks %s:\n%s", want, confirm)
+		}
+	}
+	if rec := h.do("GET", "/plugins/files/confirm/restore?version=9.9.9", nil, c, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("confirm of a version not kept: %d", rec.Code)
+	}
+	if rec := h.do("GET", "/plugins/files/confirm/restore?version=0.2.0", nil, c, nil); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "other than the installed one") {
+		t.Errorf("confirm of the installed version: %d", rec.Code)
+	}
+	rec := h.do("POST", "/plugins/files/restore", url.Values{"csrf": {csrf}, "version": {"0.1.0"}}, c, nil)
+	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "Restored+files+0.1.0+%28was+0.2.0%29") {
+		t.Fatalf("restore: %d %s\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	if v, _ := version(); v != "0.1.0" {
+		t.Fatalf("after restore: %s", v)
+	}
+
+	// 0.3.0 asks for nothing; restoring 0.2.0 would give back the workspace: refused here.
+	h.updateFiles("0.3.0", "")
+	tests := []struct {
+		name, version, want string
+		code                int
+	}{
+		{"wider grants", "0.2.0", "files 0.2.0 had a permission it does not have now (may read files in your workspace); the dashboard does not grant anything: restore it on the command line with hermes plugins reset files --restore 0.2.0", http.StatusForbidden},
+		{"no version", "", "no version given: choose one of the kept versions on the plugin's page", http.StatusBadRequest},
+		{"not kept", "9.9.9", `no kept version "9.9.9" of files`, http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.do("POST", "/plugins/files/restore", url.Values{"csrf": {csrf}, "version": {tt.version}}, c, nil)
+			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), html.EscapeString(tt.want)) {
+				t.Errorf("restore %q: %d\n%s", tt.version, rec.Code, rec.Body)
+			}
+			if v, grants := version(); v != "0.3.0" || len(grants) != 0 {
+				t.Errorf("after a refused restore: %s granted %v", v, grants)
+			}
+		})
+	}
+}
+
+func TestAuditOnRequest(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.login()
+	if body := h.do("GET", "/plugins", nil, c, nil).Body.String(); !strings.Contains(body, `href="/plugins?audit=1"`) || strings.Contains(body, "Audited") {
+		t.Errorf("plugins page without the audit:\n%s", body)
+	}
+	body := h.do("GET", "/plugins?audit=1", nil, c, nil).Body.String()
+	for _, want := range []string{"unsigned: installed with --allow-unsigned", "Audited 1 plugin(s):", "no problems"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("audit lacks %q:\n%s", want, body)
+		}
 	}
 }
