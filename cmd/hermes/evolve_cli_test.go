@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -557,5 +558,60 @@ func TestSkillsEvolveRefusals(t *testing.T) {
 	}
 	if n := len(model.of("optimizer")) + len(model.of("eval")); n != 0 {
 		t.Fatalf("a refused evolution asked the models %d times", n)
+	}
+}
+
+// TestREADMEEvolveExample runs the README's evolution of testdata/evolve/fruit against
+// testdata/evolve/fakemodel, so the example stays true.
+func TestREADMEEvolveExample(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "fakemodel")
+	if out, err := exec.Command("go", "build", "-o", fake, "../../testdata/evolve/fakemodel").CombinedOutput(); err != nil {
+		t.Fatalf("build fakemodel: %v\n%s", err, out)
+	}
+	variants, _ := filepath.Glob("../../testdata/evolve/variants/*.md")
+	server := exec.Command(fake, append([]string{"-addr", "127.0.0.1:0"}, variants...)...)
+	stderr, _ := server.StderrPipe()
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Process.Kill(); server.Wait() })
+	line, _ := bufio.NewReader(stderr).ReadString('\n')
+	url := regexp.MustCompile(`http://\S+/v1`).FindString(line)
+	if url == "" {
+		t.Fatalf("fakemodel said %q", line)
+	}
+	go io.Copy(io.Discard, stderr)
+
+	c := newCLI(t)
+	c.mustRun(t, "config", "set", "model.base_url", url)
+	c.mustRun(t, "config", "set", "model.name", "fake-eval")
+	c.mustRun(t, "config", "set", "evolve.optimizer.name", "fake-optimizer")
+	src, _ := filepath.Abs("../../testdata/evolve/fruit")
+	c.mustRun(t, "skills", "install", src)
+	if out := c.mustRun(t, "run", "Name a yellow fruit."); !strings.Contains(out, "I do not know.") {
+		t.Fatalf("run before: %s", out)
+	}
+	out := c.mustRun(t, "skills", "evolve", "fruit", "--iterations", "1", "--candidates", "3", "--no-shell")
+	for _, want := range []string{"installed version: 1/2 cases passed", "c1: 2/2 cases passed", "c2: 1/2 cases passed",
+		"c3 rejected: gate scan: scanner verdict dangerous", "runs a script straight from the network", "2 staged, 1 rejected by a gate"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("evolve lacks %q:\n%s", want, out)
+		}
+	}
+	list := c.candidates(t)
+	if len(list.Candidates) != 2 || !list.Candidates[0].OnFront || list.Candidates[1].OnFront {
+		t.Fatalf("candidates %+v", list)
+	}
+	id := list.Candidates[0].ID
+	if diff := c.mustRun(t, "skills", "diff", "fruit", id); !strings.Contains(diff, "-Answer the question.\n+Answer the question. For yellow fruit say BANANA in lower case.\n") {
+		t.Fatalf("diff:\n%s", diff)
+	}
+	c.mustRun(t, "skills", "accept", "fruit", id, "--yes")
+	if out := c.mustRun(t, "run", "Name a yellow fruit."); !strings.Contains(out, "A banana.") {
+		t.Fatalf("run after accept: %s", out)
+	}
+	c.mustRun(t, "skills", "reset", "fruit", "--restore")
+	if out := c.mustRun(t, "run", "Name a yellow fruit."); !strings.Contains(out, "I do not know.") {
+		t.Fatalf("run after restore: %s", out)
 	}
 }

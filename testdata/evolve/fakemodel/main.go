@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -21,7 +22,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8089", "listen on `ADDR`")
+	addr := flag.String("addr", "127.0.0.1:8089", "listen on `ADDR` (port 0: any free one, printed)")
 	flag.Parse()
 	var variants []string
 	for _, name := range flag.Args() {
@@ -98,8 +99,12 @@ func main() {
 		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
 	})
-	log.Printf("fakemodel: listening on http://%s/v1 with %d variants", *addr, len(variants))
-	log.Fatal(http.ListenAndServe(*addr, nil))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("fakemodel: listening on http://%s/v1 with %d variants", ln.Addr(), len(variants))
+	log.Fatal(http.Serve(ln, nil))
 }
 
 type message struct {
