@@ -10,7 +10,7 @@ import (
 var gatewayPlatforms = []string{"telegram", "discord", "slack"}
 
 // gatewayRunnable are the platforms `gateway run` can connect to in this build.
-var gatewayRunnable = []string{"telegram"}
+var gatewayRunnable = []string{"telegram", "discord"}
 
 // gatewayPlatform checks a platform argument.
 func gatewayPlatform(cmd, name string) (string, error) {

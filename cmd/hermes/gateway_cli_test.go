@@ -2,56 +2,113 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hermes-agent/hermes/host/gateway/discord/discordtest"
 	"github.com/hermes-agent/hermes/host/gateway/telegram/telegramtest"
+	"github.com/hermes-agent/hermes/store"
 )
 
-const gatewayTestToken = "424242:CLI-test-token-secret"
+// gatewayFake is one platform's fake service as the end-to-end test drives it.
+type gatewayFake struct {
+	platform string
+	token    string      // the bot token, which must never show
+	args     []string    // gateway run's flags
+	settings [][2]string // what `config set` points the gateway at the fake with
+	// push delivers a direct message from user (its chat has the user's id).
+	push func(user, text string)
+	// next is the next message the bot sent: its chat and text.
+	next func(t *testing.T, stderr *syncBuffer) (string, string)
+}
 
-// nextSent waits for the next message the bot sent.
-func nextSent(t *testing.T, fake *telegramtest.Server, stderr *syncBuffer) telegramtest.Sent {
-	t.Helper()
-	select {
-	case s := <-fake.Sent:
-		return s
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("the bot sent nothing; gateway stderr:\n%s", stderr.String())
-		return telegramtest.Sent{}
+func telegramFake(t *testing.T) gatewayFake {
+	const token = "424242:CLI-test-token-secret"
+	fake := telegramtest.New(token)
+	t.Cleanup(fake.Close)
+	return gatewayFake{
+		platform: "telegram", token: token,
+		settings: [][2]string{{"gateway.telegram.api_url", fake.URL}, {"TELEGRAM_BOT_TOKEN", token}, {"TELEGRAM_ALLOWED_USERS", "42"}},
+		push: func(user, text string) {
+			id, _ := strconv.ParseInt(user, 10, 64)
+			fake.Push(telegramtest.Message{ChatID: id, UserID: id, Text: text})
+		},
+		next: func(t *testing.T, stderr *syncBuffer) (string, string) {
+			t.Helper()
+			select {
+			case s := <-fake.Sent:
+				return strconv.FormatInt(s.ChatID, 10), s.Text
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the bot sent nothing; gateway stderr:\n%s", stderr.String())
+				return "", ""
+			}
+		},
 	}
 }
 
-// TestGatewayRunEndToEnd runs the built binary's `gateway run` against a fake Telegram Bot API
-// and the scripted model, with commands in the docker backend.
+func discordFake(t *testing.T) gatewayFake {
+	const token = "MTIzNDU2.CLI-discord-token.secret"
+	fake := discordtest.New(token)
+	t.Cleanup(fake.Close)
+	return gatewayFake{
+		platform: "discord", token: token, args: []string{"--platform", "discord"},
+		settings: [][2]string{{"gateway.discord.api_url", fake.URL}, {"DISCORD_BOT_TOKEN", token}, {"DISCORD_ALLOWED_USERS", "42"}},
+		push: func(user, text string) {
+			fake.Push(discordtest.Message{ChannelID: user, UserID: user, Content: text})
+		},
+		next: func(t *testing.T, stderr *syncBuffer) (string, string) {
+			t.Helper()
+			select {
+			case s := <-fake.Sent:
+				return s.ChannelID, s.Content
+			case why := <-fake.Rejected:
+				t.Fatalf("the fake refused a request: %s; gateway stderr:\n%s", why, stderr.String())
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the bot sent nothing; gateway stderr:\n%s", stderr.String())
+			}
+			return "", ""
+		},
+	}
+}
+
+// TestGatewayRunEndToEnd runs the built binary's `gateway run` against each platform's fake
+// and the scripted model, with commands in the docker backend: a stranger dropped, a tool call
+// in the container, pairing by the binary's code, and SIGTERM during a turn, which finishes it
+// and leaves it in the store.
 func TestGatewayRunEndToEnd(t *testing.T) {
+	for _, newFake := range []func(*testing.T) gatewayFake{telegramFake, discordFake} {
+		fake := newFake(t)
+		t.Run(fake.platform, func(t *testing.T) { testGatewayRun(t, fake) })
+	}
+}
+
+func testGatewayRun(t *testing.T, fake gatewayFake) {
+	platform := fake.platform
 	image := os.Getenv("HERMES_SANDBOX_TEST_IMAGE")
 	if image == "" {
 		image = "hermes-sandbox-test:1"
 	}
-	fake := telegramtest.New(gatewayTestToken)
-	t.Cleanup(fake.Close)
 	model := newPromptModel(t)
 	c := sandboxCLI(t, "[terminal.docker]\nimage = \""+image+"\"\n")
 	profile := fmt.Sprintf("gwtest%d", time.Now().UnixNano())
-	os.MkdirAll(filepath.Join(c.home, "profiles", profile), 0o700)
-	os.Rename(filepath.Join(c.home, "config.toml"), filepath.Join(c.home, "profiles", profile, "config.toml"))
-	t.Cleanup(func() { removeContainer(t, image, filepath.Join(c.home, "profiles", profile), profile, c.workspace) })
+	profileHome := filepath.Join(c.home, "profiles", profile)
+	os.MkdirAll(profileHome, 0o700)
+	os.Rename(filepath.Join(c.home, "config.toml"), filepath.Join(profileHome, "config.toml"))
+	t.Cleanup(func() { removeContainer(t, image, profileHome, profile, c.workspace) })
 	hermes := func(args ...string) string { return c.mustRun(t, append([]string{"--profile", profile}, args...)...) }
-	for _, kv := range [][2]string{
-		{"model.base_url", model.URL + "/v1"}, {"model.name", "scripted"},
-		{"gateway.telegram.api_url", fake.URL}, {"TELEGRAM_BOT_TOKEN", gatewayTestToken}, {"TELEGRAM_ALLOWED_USERS", "42"},
-	} {
+	for _, kv := range append([][2]string{{"model.base_url", model.URL + "/v1"}, {"model.name", "scripted"}}, fake.settings...) {
 		hermes("config", "set", kv[0], kv[1])
 	}
 	c.wantExit(t, ExitUsage, "hermes config set gateway.allow_local_backend true", "--profile", profile, "gateway", "run", "--backend", "local")
 
-	cmd := c.cmd("", "--profile", profile, "--log-level", "info", "gateway", "run")
+	cmd := c.cmd("", append([]string{"--profile", profile, "--log-level", "info", "gateway", "run"}, fake.args...)...)
 	stderr := &syncBuffer{}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -60,15 +117,19 @@ func TestGatewayRunEndToEnd(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	running, exited := make(chan struct{}), make(chan struct{})
+	running, draining, exited := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pipe)
-		once := false
+		var once, drainOnce bool
 		for sc.Scan() {
 			stderr.Write([]byte(sc.Text() + "\n"))
-			if !once && strings.Contains(sc.Text(), "gateway running on telegram") {
+			if !once && strings.Contains(sc.Text(), "gateway running on "+platform) {
 				once = true
 				close(running)
+			}
+			if !drainOnce && strings.Contains(sc.Text(), "letting running turns finish") {
+				drainOnce = true
+				close(draining)
 			}
 		}
 		cmd.Wait()
@@ -85,13 +146,20 @@ func TestGatewayRunEndToEnd(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("gateway run did not start: %s", stderr.String())
 	}
+	next := func(wantChat string) string {
+		t.Helper()
+		chat, text := fake.next(t, stderr)
+		if chat != wantChat {
+			t.Fatalf("the bot wrote %q to chat %s, want chat %s; stderr:\n%s", text, chat, wantChat, stderr.String())
+		}
+		return text
+	}
 
 	// A stranger is dropped; the owner's turn runs its tool call in the container.
-	fake.Push(telegramtest.Message{ChatID: 666, UserID: 666, Text: "run: echo pwned"})
-	fake.Push(telegramtest.Message{ChatID: 42, UserID: 42, Text: "run: echo from-the-container; test -f /.dockerenv && echo in-docker"})
-	got := nextSent(t, fake, stderr)
-	if got.ChatID != 42 || !strings.Contains(got.Text, "from-the-container") || !strings.Contains(got.Text, "in-docker") {
-		t.Fatalf("reply %+v; stderr:\n%s", got, stderr.String())
+	fake.push("666", "run: echo pwned")
+	fake.push("42", "run: echo from-the-container; test -f /.dockerenv && echo in-docker")
+	if got := next("42"); !strings.Contains(got, "from-the-container") || !strings.Contains(got, "in-docker") {
+		t.Fatalf("reply %q; stderr:\n%s", got, stderr.String())
 	}
 	status := hermes("gateway", "status")
 	if !strings.Contains(status, "connected since") || !strings.Contains(status, "666") {
@@ -99,25 +167,41 @@ func TestGatewayRunEndToEnd(t *testing.T) {
 	}
 
 	// Pairing by the binary's code.
-	code := strings.TrimSpace(hermes("gateway", "pair", "telegram"))
-	fake.Push(telegramtest.Message{ChatID: 777001, UserID: 777001, Text: "/start " + code})
-	if got := nextSent(t, fake, stderr); got.ChatID != 777001 || !strings.HasPrefix(got.Text, "Paired") {
-		t.Fatalf("pairing reply %+v", got)
+	code := strings.TrimSpace(hermes("gateway", "pair", platform))
+	fake.push("777001", "/start "+code)
+	if got := next("777001"); !strings.HasPrefix(got, "Paired") {
+		t.Fatalf("pairing reply %q", got)
 	}
-	if list := hermes("gateway", "list"); !strings.Contains(list, "777001") || !strings.Contains(list, "pairing") || !strings.Contains(list, "TELEGRAM_ALLOWED_USERS") {
+	allowedVar := strings.ToUpper(platform) + "_ALLOWED_USERS"
+	if list := hermes("gateway", "list"); !strings.Contains(list, "777001") || !strings.Contains(list, "pairing") || !strings.Contains(list, allowedVar) {
 		t.Fatalf("list:\n%s", list)
 	}
-	hermes("gateway", "revoke", "telegram", "777001")
-	c.wantExit(t, ExitNotFound, "no grant for telegram user 777001", "--profile", profile, "gateway", "revoke", "telegram", "777001")
+	hermes("gateway", "revoke", platform, "777001")
+	c.wantExit(t, ExitNotFound, "no grant for "+platform+" user 777001", "--profile", profile, "gateway", "revoke", platform, "777001")
 
-	if out := hermes("sessions", "list", "--source", "telegram"); strings.Count(out, "telegram") != 1 {
-		t.Fatalf("telegram sessions:\n%s", out)
+	if out := hermes("sessions", "list", "--source", platform); strings.Count(out, platform) != 1 {
+		t.Fatalf("%s sessions:\n%s", platform, out)
 	}
-	if out := hermes("sessions", "list"); strings.Contains(out, "telegram") {
-		t.Fatalf("CLI sessions list shows telegram's:\n%s", out)
+	if out := hermes("sessions", "list"); strings.Contains(out, platform) {
+		t.Fatalf("CLI sessions list shows %s's:\n%s", platform, out)
 	}
 
+	// SIGTERM during a turn: the gateway stops receiving, lets the turn finish, says its
+	// answer, saves it and exits 0.
+	fake.push("42", "hold on")
+	model.waitEntered(t, "hold on")
 	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-draining:
+	case <-exited:
+		t.Fatalf("gateway run exited with a turn running: %s", stderr.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("gateway run did not start stopping: %s", stderr.String())
+	}
+	model.releaseAll()
+	if got := next("42"); got != "holding released" {
+		t.Fatalf("the turn running at SIGTERM answered %q", got)
+	}
 	select {
 	case <-exited:
 	case <-time.After(2 * time.Minute):
@@ -126,11 +210,24 @@ func TestGatewayRunEndToEnd(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(stderr.String(), "gateway stopped") {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
-	if strings.Contains(stderr.String(), gatewayTestToken) || strings.Contains(stderr.String(), "CLI-test-token") {
+	if strings.Contains(stderr.String(), fake.token) {
 		t.Fatalf("the token is in the log:\n%s", stderr.String())
 	}
 	if status := hermes("gateway", "status"); !strings.Contains(status, "stopped since") {
 		t.Fatalf("status after stop:\n%s", status)
+	}
+	db, err := store.Open(filepath.Join(profileHome, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ss, err := db.ListSessions(context.Background(), store.SessionFilter{Source: platform})
+	if err != nil || len(ss) != 1 {
+		t.Fatalf("sessions %+v %v", ss, err)
+	}
+	ms, err := db.Messages(context.Background(), ss[0].ID, store.SessionFilter{Source: platform})
+	if err != nil || len(ms) < 2 || ms[len(ms)-2].Content != "hold on" || ms[len(ms)-1].Content != "holding released" {
+		t.Fatalf("stored %+v %v", ms, err)
 	}
 	if _, err := os.Stat(filepath.Join(c.workspace, "pwned")); err == nil {
 		t.Fatal("a stranger's command ran")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/gateway"
+	"github.com/hermes-agent/hermes/host/gateway/discord"
 	"github.com/hermes-agent/hermes/host/gateway/telegram"
 	"github.com/hermes-agent/hermes/host/redact"
 	"github.com/hermes-agent/hermes/sandbox/approval"
@@ -33,7 +35,7 @@ func newGatewayRunCmd(env *environment) *cli.Command {
 			"backend; --backend local needs gateway.allow_local_backend = true, and then every dangerous command is\n" +
 			"asked in the chat. SIGTERM or Ctrl-C lets turns finish (30s), then stops.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "platform", Usage: "connect only to `LIST` (telegram); default: every platform with a bot token", Destination: &opts.Platforms},
+			&cli.StringFlag{Name: "platform", Usage: "connect only to `LIST` (telegram, discord); default: every platform with a bot token", Destination: &opts.Platforms},
 			&cli.StringFlag{Name: "backend", Value: "docker", Usage: "run commands in `BACKEND`: docker, or local (needs gateway.allow_local_backend)", Destination: &opts.Backend},
 		},
 		Action: func(c *cli.Context) error {
@@ -100,7 +102,7 @@ func runGatewayRun(ctx context.Context, env *environment, opts *gatewayRunOption
 	}
 	var gateways []*gateway.Gateway
 	for _, b := range bots {
-		ad, err := telegram.New(b.token, b.apiURL, env.logger)
+		ad, err := newGatewayAdapter(b, env)
 		if err != nil {
 			return err
 		}
@@ -147,8 +149,8 @@ func gatewayBots(env *environment, list string) ([]gatewayBot, error) {
 		if err != nil {
 			return nil, err
 		}
-		if name != "telegram" {
-			return nil, usagef("gateway run --platform %s: not available in this build yet; use telegram", name)
+		if !slices.Contains(gatewayRunnable, name) {
+			return nil, usagef("gateway run --platform %s: not available in this build yet; use %s", name, strings.Join(gatewayRunnable, ", "))
 		}
 		want = append(want, name)
 	}
@@ -172,10 +174,30 @@ func gatewayBots(env *environment, list string) ([]gatewayBot, error) {
 		if err != nil {
 			return nil, err
 		}
-		bots = append(bots, gatewayBot{platform: p, token: token, apiURL: env.cfg.Gateway.Telegram.APIURL, allowed: gateway.ParseAllowed(allowed)})
+		bots = append(bots, gatewayBot{platform: p, token: token, apiURL: gatewayAPIURL(env, p), allowed: gateway.ParseAllowed(allowed)})
 	}
 	if len(bots) == 0 {
 		return nil, usagef("gateway run: no platform configured; set a bot token, e.g.: hermes config set TELEGRAM_BOT_TOKEN <token>")
 	}
 	return bots, nil
+}
+
+// gatewayAPIURL is gateway.PLATFORM.api_url.
+func gatewayAPIURL(env *environment, platform string) string {
+	switch platform {
+	case "discord":
+		return env.cfg.Gateway.Discord.APIURL
+	case "slack":
+		return env.cfg.Gateway.Slack.APIURL
+	}
+	return env.cfg.Gateway.Telegram.APIURL
+}
+
+// newGatewayAdapter connects nothing yet: the gateway's Run does.
+func newGatewayAdapter(b gatewayBot, env *environment) (gateway.Adapter, error) {
+	switch b.platform {
+	case "discord":
+		return discord.New(b.token, b.apiURL, env.logger)
+	}
+	return telegram.New(b.token, b.apiURL, env.logger)
 }

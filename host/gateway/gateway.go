@@ -247,7 +247,11 @@ func (g *Gateway) Run(ctx context.Context) error {
 	err := g.ad.Receive(ctx, handler{g})
 	g.mu.Lock()
 	g.draining = true
+	running := len(g.busy)
 	g.mu.Unlock()
+	if running > 0 {
+		g.log.Info("gateway: stopping; letting running turns finish", "turns", running, "for", g.cfg.ShutdownTimeout)
+	}
 	done := make(chan struct{})
 	go func() { g.turns.Wait(); close(done) }()
 	select {
