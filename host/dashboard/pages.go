@@ -82,6 +82,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /keys/{name}/confirm/delete", s.keyConfirm)
 	mux.HandleFunc("POST /keys/{name}/delete", s.keyDelete)
 	mux.HandleFunc("GET /approvals", s.approvalsPage)
+	mux.HandleFunc("GET /approvals/{id}/confirm/revoke", s.approvalConfirm)
 	mux.HandleFunc("POST /approvals/{id}/revoke", s.approvalRevoke)
 	mux.HandleFunc("GET /skills", s.skillsPage)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
@@ -520,6 +521,24 @@ func (s *Server) approvalsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "approvals", pageData{Title: "Approvals", Data: list})
+}
+
+func (s *Server) approvalConfirm(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	list, err := s.o.Store.ListApprovals(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	for _, a := range list {
+		if strconv.FormatInt(a.ID, 10) == id {
+			s.render(w, r, http.StatusOK, "confirm", pageData{Title: "Revoke approval", Nav: "approvals", Data: map[string]any{
+				"Question": "Revoke the “always” approval of " + a.Shape + "?", "What": "The next command of that shape asks again before it runs.",
+				"Action": "/approvals/" + id + "/revoke", "Verb": "Revoke", "Back": "/approvals"}})
+			return
+		}
+	}
+	s.fail(w, r, &refusal{http.StatusNotFound, "no approval " + strconv.Quote(id) + " (it may have been revoked already)"})
 }
 
 func (s *Server) approvalRevoke(w http.ResponseWriter, r *http.Request) {

@@ -674,3 +674,33 @@ func TestAuditOnRequest(t *testing.T) {
 		}
 	}
 }
+
+func TestRevokeAnApprovalAfterConfirming(t *testing.T) {
+	h := newHarness(t, nil)
+	c, csrf := h.login()
+	ctx := context.Background()
+	a, err := h.home.DB.AddApproval(ctx, "rm -rf <script>x</script>", "deletes files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatInt(a.ID, 10)
+	if body := h.do("GET", "/approvals", nil, c, nil).Body.String(); !strings.Contains(body, `href="/approvals/`+id+`/confirm/revoke"`) || strings.Contains(body, "<script>") {
+		t.Errorf("approvals page:\n%s", body)
+	}
+	confirm := h.do("GET", "/approvals/"+id+"/confirm/revoke", nil, c, nil).Body.String()
+	if !strings.Contains(confirm, "Revoke the “always” approval of rm -rf &lt;script&gt;x&lt;/script&gt;?") || !strings.Contains(confirm, `action="/approvals/`+id+`/revoke"`) {
+		t.Errorf("confirm page:\n%s", confirm)
+	}
+	if list, _ := h.home.DB.ListApprovals(ctx); len(list) != 1 {
+		t.Fatal("the confirmation page revoked the approval")
+	}
+	if rec := h.do("POST", "/approvals/"+id+"/revoke", url.Values{"csrf": {csrf}}, c, nil); rec.Code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d %s", rec.Code, rec.Body)
+	}
+	if list, _ := h.home.DB.ListApprovals(ctx); len(list) != 0 {
+		t.Error("not revoked")
+	}
+	if rec := h.do("GET", "/approvals/"+id+"/confirm/revoke", nil, c, nil); rec.Code != http.StatusNotFound {
+		t.Errorf("confirm of a revoked approval: %d", rec.Code)
+	}
+}
