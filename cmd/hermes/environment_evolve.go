@@ -12,6 +12,7 @@ import (
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/host/config"
+	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/skills/evolve"
 	"github.com/hermes-agent/hermes/sandbox/backend"
 	"github.com/hermes-agent/hermes/sandbox/docker"
@@ -63,25 +64,38 @@ func (e *environment) secret(name string) (string, error) {
 	return secrets[name], nil
 }
 
+// skillPlugins are the plugins installed as the tools of skill.
+func (e *environment) skillPlugins(ctx context.Context, skill string) ([]registry.Info, error) {
+	reg, err := e.registry()
+	if err != nil {
+		return nil, err
+	}
+	infos, err := reg.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []registry.Info
+	for _, info := range infos {
+		if strings.HasPrefix(info.Source, "skill:"+skill+":") {
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
 // evolveTools are the tools of an evaluation run of skill: the skill's own WebAssembly tools
 // and, unless noShell, the terminal on a docker container of its own (task "evolve", an empty
 // workspace, dangerous commands denied), which close removes with its workspace.
 func (e *environment) evolveTools(ctx context.Context, skill string, noShell bool) (tools []agent.Tool, close func(), err error) {
-	reg, err := e.registry()
-	if err != nil {
-		return nil, nil, err
-	}
-	infos, err := reg.List(ctx)
+	infos, err := e.skillPlugins(ctx, skill)
 	if err != nil {
 		return nil, nil, err
 	}
 	var prefixes []string
 	for _, info := range infos {
-		if strings.HasPrefix(info.Source, "skill:"+skill+":") {
-			prefixes = append(prefixes, agent.ToolName(info.Name)+"__")
-		}
+		prefixes = append(prefixes, agent.ToolName(info.Name)+"__")
 	}
-	all, err := agent.PluginTools(reg, ctx)
+	all, err := agent.PluginTools(e.reg, ctx)
 	if err != nil {
 		return nil, nil, err
 	}

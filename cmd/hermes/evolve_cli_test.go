@@ -615,3 +615,55 @@ func TestREADMEEvolveExample(t *testing.T) {
 		t.Fatalf("run after restore: %s", out)
 	}
 }
+
+// TestSkillsAcceptUnsignedTools: a skill whose WebAssembly tool was installed unsigned is
+// refused before anything changes unless --allow-unsigned is given; with it the tool is
+// reinstalled with the new version and still offered.
+func TestSkillsAcceptUnsignedTools(t *testing.T) {
+	src := skillsCorpus(t, "benign", "csv-report")
+	md, err := os.ReadFile(filepath.Join(src, "SKILL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := newFruitModel(t, string(md)+"\nBe brief.\n")
+	c := newCLI(t)
+	c.mustRun(t, "config", "set", "model.base_url", model.URL+"/v1")
+	c.mustRun(t, "skills", "install", src, "--yes", "--allow-unsigned")
+	evalFile := filepath.Join(t.TempDir(), "eval.toml")
+	os.WriteFile(evalFile, []byte("[[case]]\ntask = \"hello\"\ncontains = [\"know\"]\n"), 0o644)
+	out := c.mustRun(t, "skills", "evolve", "csv-report", "--eval", evalFile, "--iterations", "1", "--candidates", "1", "--no-shell")
+	if !strings.Contains(out, "tools: csvstats__columns") {
+		t.Fatalf("the skill's own tool was not offered:\n%s", out)
+	}
+	var list listedCandidates
+	if err := json.Unmarshal([]byte(c.mustRun(t, "skills", "candidates", "csv-report", "--json")), &list); err != nil || len(list.Candidates) != 1 {
+		t.Fatalf("candidates %+v %v", list, err)
+	}
+	id := list.Candidates[0].ID
+	c.wantExit(t, ExitDenied, "pass --allow-unsigned to accept csv-report "+id, "skills", "accept", "csv-report", id, "--yes")
+	if out := c.mustRun(t, "tools", "list"); !strings.Contains(out, "csvstats.columns") {
+		t.Fatalf("a refused accept removed the skill's tool:\n%s", out)
+	}
+	c.mustRun(t, "skills", "accept", "csv-report", id, "--yes", "--allow-unsigned")
+	if out := c.mustRun(t, "tools", "list"); !strings.Contains(out, "csvstats.columns") {
+		t.Fatalf("the tool is gone after accept:\n%s", out)
+	}
+	if !strings.HasSuffix(c.installedSkillMDOf(t, "csv-report"), "\nBe brief.\n") {
+		t.Fatal("the candidate was not installed")
+	}
+}
+
+func (c *cliHome) installedSkillMDOf(t *testing.T, name string) string {
+	t.Helper()
+	for _, s := range c.skillsList(t) {
+		if s.Name == name {
+			b, err := os.ReadFile(filepath.Join(s.Dir, "SKILL.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+	}
+	t.Fatalf("%s is not installed", name)
+	return ""
+}

@@ -13,6 +13,7 @@ import (
 type skillsAcceptOptions struct {
 	Name, Candidate string
 	Yes             bool
+	AllowUnsigned   bool
 }
 
 func newSkillsAcceptCmd(env *environment) *cli.Command {
@@ -20,12 +21,13 @@ func newSkillsAcceptCmd(env *environment) *cli.Command {
 	return &cli.Command{
 		Name:      "accept",
 		Usage:     "install a staged candidate as a new kept version of the skill, after showing its diff and asking y/N (roll back with: hermes skills reset NAME --restore)",
-		ArgsUsage: "NAME CANDIDATE [--yes]",
+		ArgsUsage: "NAME CANDIDATE [--yes] [--allow-unsigned]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "accept without asking (needed without a terminal)", Destination: &opts.Yes},
+			&cli.BoolFlag{Name: "allow-unsigned", Usage: "reinstall the skill's tools, installed unsigned, with the new version", Destination: &opts.AllowUnsigned},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 2, map[string]*bool{"yes": &opts.Yes, "y": &opts.Yes}, "skills accept takes a skill name and a candidate (see: hermes skills candidates NAME)")
+			args, err := exactArgs(c, 2, map[string]*bool{"yes": &opts.Yes, "y": &opts.Yes, "allow-unsigned": &opts.AllowUnsigned}, "skills accept takes a skill name and a candidate (see: hermes skills candidates NAME)")
 			if err != nil {
 				return err
 			}
@@ -43,6 +45,19 @@ func runSkillsAccept(ctx context.Context, env *environment, opts *skillsAcceptOp
 	if stale {
 		return usagef("candidate %s of %s was measured against another version than the installed one; run hermes skills evolve %s again", st.ID, opts.Name, opts.Name)
 	}
+	// The skill's tools are reinstalled with the new version (their bytes unchanged): refuse
+	// before anything changes rather than half-way.
+	if !opts.AllowUnsigned {
+		plugins, err := env.skillPlugins(ctx, opts.Name)
+		if err != nil {
+			return err
+		}
+		for _, p := range plugins {
+			if p.Unsigned {
+				return &deniedCommand{fmt.Errorf("the tool %s of %s is installed unsigned and is reinstalled with the new version; pass --allow-unsigned to accept %s %s", p.Name, opts.Name, opts.Name, st.ID)}
+			}
+		}
+	}
 	if !opts.Yes {
 		if !env.IsTerm() {
 			return usagef("skills accept asks before installing a candidate and there is no terminal to ask on; pass --yes to accept %s %s", opts.Name, st.ID)
@@ -53,7 +68,7 @@ func runSkillsAccept(ctx context.Context, env *environment, opts *skillsAcceptOp
 			return &deniedCommand{fmt.Errorf("candidate %s of %s not accepted; it stays staged (remove it: hermes skills reject %s %s)", st.ID, opts.Name, opts.Name, st.ID)}
 		}
 	}
-	m, err := env.skillsWith(install.Options{}, opts.Yes)
+	m, err := env.skillsWith(install.Options{AllowUnsigned: opts.AllowUnsigned}, opts.Yes)
 	if err != nil {
 		return err
 	}
