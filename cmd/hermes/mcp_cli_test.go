@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,4 +188,90 @@ func BenchmarkMCPServerRoundTrip(b *testing.B) {
 			runOnce(b, c, "tools", "call", "textstats.count", `{"text":"the quick brown fox"}`)
 		}
 	})
+}
+
+// TestMCPServeMalformedLines: a line that is not a JSON-RPC message is answered with a JSON-RPC
+// error and the server reads on; each reply is written as soon as it is ready (the initialize
+// reply is read before anything else is sent).
+func TestMCPServeMalformedLines(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
+	cmd := exec.Command(hermesBin, "mcp", "serve")
+	cmd.Dir = c.workspace
+	cmd.Env = append(os.Environ(), "HERMES_HOME="+c.home)
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	lines.Buffer(nil, 1<<20)
+	send := func(t *testing.T, line string) {
+		t.Helper()
+		if _, err := io.WriteString(stdin, line+"\n"); err != nil {
+			t.Fatalf("write %q: %v\n%s", line, err, stderr.String())
+		}
+	}
+	type reply struct {
+		ID     any             `json:"id"`
+		Result json.RawMessage `json:"result"`
+		Error  *struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	next := func(t *testing.T) reply {
+		t.Helper()
+		if !lines.Scan() {
+			t.Fatalf("no reply (%v); stderr:\n%s", lines.Err(), stderr.String())
+		}
+		var r reply
+		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
+			t.Fatalf("reply %q: %v", lines.Text(), err)
+		}
+		return r
+	}
+	send(t, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`)
+	if r := next(t); r.ID != float64(1) || r.Error != nil || len(r.Result) == 0 {
+		t.Fatalf("initialize: %+v", r)
+	}
+	send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	for _, tc := range []struct {
+		name, line string
+		id         any
+		code       int
+		mention    string
+	}{
+		{"not JSON", `this is not json`, nil, -32700, "parse error"},
+		{"cut short", `{"jsonrpc":"2.0","id":7,"method":"tools/li`, nil, -32700, "parse error"},
+		{"wrong version", `{"jsonrpc":"1.0","id":8,"method":"tools/list"}`, float64(8), -32600, "invalid request"},
+		{"batch", `[{"jsonrpc":"2.0","id":9,"method":"tools/list"}]`, nil, -32600, "batches are not supported"},
+		{"oversize", `{"x":"` + strings.Repeat("a", 17<<20) + `"}`, nil, -32700, "longer than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			send(t, tc.line)
+			r := next(t)
+			if r.ID != tc.id || r.Error == nil || r.Error.Code != tc.code || !strings.Contains(r.Error.Message, tc.mention) {
+				t.Fatalf("reply %+v %+v; want id %v, code %d mentioning %q", r, r.Error, tc.id, tc.code, tc.mention)
+			}
+		})
+	}
+	// The server is still there and answers in order.
+	send(t, `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`)
+	if r := next(t); r.ID != float64(2) || r.Error != nil || !strings.Contains(string(r.Result), "textstats.count") {
+		t.Fatalf("tools/list: %+v", r)
+	}
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("hermes mcp serve did not exit cleanly when stdin closed: %v\n%s", err, stderr.String())
+	}
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"io"
 	"runtime/debug"
 
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/urfave/cli/v2"
 
 	"github.com/hermes-agent/hermes/host/mcpserver"
@@ -52,17 +50,12 @@ func runMCPServe(ctx context.Context, env *environment) error {
 		return err
 	}
 	env.logger.Info("mcp serve: ready", "tools", len(srv.Tools()))
-	err = srv.Run(ctx, &mcp.IOTransport{Reader: io.NopCloser(env.In), Writer: nopWriteCloser{env.Out}})
+	err = srv.Run(ctx, &mcpserver.StdioTransport{Reader: env.In, Writer: env.Out})
 	if ctx.Err() != nil {
 		return nil // stopped by a signal: the normal end when the client does not close stdin first
 	}
 	return err
 }
-
-// nopWriteCloser keeps the transport from closing standard output, which main still owns.
-type nopWriteCloser struct{ io.Writer }
-
-func (nopWriteCloser) Close() error { return nil }
 
 // buildVersion is the module version hermes was built at, for the MCP handshake.
 func buildVersion() string {
