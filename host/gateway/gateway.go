@@ -488,24 +488,25 @@ func (g *Gateway) startTurn(chat Chat, user, text string) {
 	g.mu.Unlock()
 	go func() {
 		defer g.turns.Done()
-		defer func() {
-			cancel()
-			g.mu.Lock()
-			delete(g.busy, key)
-			g.mu.Unlock()
-		}()
+		// The chat is free again before its answer is sent, so a message sent right after the
+		// answer starts a new turn rather than hearing "Still working".
+		answer := "Stopped."
 		select {
 		case g.slots <- struct{}{}:
-			defer func() { <-g.slots }()
+			answer = g.runTurn(context.WithValue(ctx, turnKey{}, t), t, text)
+			<-g.slots
 		case <-ctx.Done():
-			g.reply(chat, "Stopped.")
-			return
 		}
-		g.runTurn(context.WithValue(ctx, turnKey{}, t), t, text)
+		cancel()
+		g.mu.Lock()
+		delete(g.busy, key)
+		g.mu.Unlock()
+		g.reply(chat, answer)
 	}()
 }
 
-func (g *Gateway) runTurn(ctx context.Context, t *turn, text string) {
+// runTurn runs the turn and returns what to answer.
+func (g *Gateway) runTurn(ctx context.Context, t *turn, text string) string {
 	typingDone := make(chan struct{})
 	go func() {
 		tick := time.NewTicker(typingEvery)
@@ -527,28 +528,26 @@ func (g *Gateway) runTurn(ctx context.Context, t *turn, text string) {
 
 	s, err := g.session(ctx, t.chat)
 	if err != nil && ctx.Err() != nil {
-		g.reply(t.chat, "Stopped.")
-		return
+		return "Stopped."
 	}
 	if err != nil {
 		g.log.Error("gateway: open the chat's session", "err", err)
-		g.reply(t.chat, "Could not open this chat's session; see the gateway's log.")
-		return
+		return "Could not open this chat's session; see the gateway's log."
 	}
 	start := time.Now()
 	answer, err := g.runner.Run(ctx, s, text, nil)
 	g.log.Info("gateway: turn", "session", s.ID, "took", time.Since(start).Round(time.Millisecond), "ok", err == nil)
 	switch {
 	case err != nil && ctx.Err() != nil && g.stopCtx.Err() != nil:
-		g.reply(t.chat, "Stopped: hermes is shutting down. What was said is kept.")
+		return "Stopped: hermes is shutting down. What was said is kept."
 	case err != nil && ctx.Err() != nil:
-		g.reply(t.chat, "Stopped.")
+		return "Stopped."
 	case err != nil:
-		g.reply(t.chat, "The turn failed: "+g.cfg.Redact(err.Error()))
+		return "The turn failed: " + g.cfg.Redact(err.Error())
 	case strings.TrimSpace(answer) == "":
-		g.reply(t.chat, "(no answer)")
+		return "(no answer)"
 	default:
-		g.reply(t.chat, answer)
+		return answer
 	}
 }
 
