@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/hermes-agent/hermes/host/dashboard"
 	"github.com/hermes-agent/hermes/host/doctor"
+	"github.com/hermes-agent/hermes/host/install"
+	"github.com/hermes-agent/hermes/host/skills"
 	"github.com/hermes-agent/hermes/sandbox/docker"
 )
 
@@ -71,6 +74,10 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 	if err != nil {
 		return err
 	}
+	// Skills restored from the dashboard bring their tools only when that grants nothing new;
+	// no Confirm, so a skill its policy would ask about is refused (the CLI asks).
+	sk := skills.New(db, env.paths.Skills, filepath.Join(env.paths.Cache, "quarantine")).WithLogger(env.logger).
+		WithTools(install.SkillTools{In: in, Consent: dashboard.NoNewGrants})
 	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
 	if err != nil {
 		return fmt.Errorf("dashboard: listen on %s:%d: %w (another dashboard on that port? choose one with --port)", opts.Host, opts.Port, err)
@@ -81,7 +88,7 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 	}
 	srv, err := dashboard.New(dashboard.Options{
 		Addr: ln.Addr().String(), TLS: tls, Password: password,
-		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Installer: in, Logger: env.logger,
+		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Installer: in, Skills: sk, Logger: env.logger,
 		ActivityPerPlugin: env.cfg.Plugins.ActivityPerPlugin,
 		Status: dashboard.Status{
 			Version: version, Profile: env.profileName(), Home: env.paths.Home, Backend: env.cfg.Terminal.Backend,

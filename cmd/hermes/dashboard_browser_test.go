@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
@@ -46,6 +47,16 @@ func TestDashboardInBrowser(t *testing.T) {
 	}
 	c.mustRun(t, "tools", "call", "files.read", `{"path":"note.txt"}`)
 	c.mustRun(t, "run", xss)
+	skill := filepath.Join(t.TempDir(), "release-notes")
+	if err := os.CopyFS(skill, os.DirFS(filepath.Join(testplugins.Root(), "testdata/skills/benign/release-notes"))); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun(t, "skills", "install", skill)
+	md, _ := os.ReadFile(filepath.Join(skill, "SKILL.md"))
+	if err := os.WriteFile(filepath.Join(skill, "SKILL.md"), bytes.Replace(md, []byte("version: 1.0.0"), []byte("version: 1.1.0"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.mustRun(t, "skills", "install", skill)
 
 	dash := startDashboard(t, c)
 	b := newBrowser(t, chromium)
@@ -157,6 +168,17 @@ func TestDashboardInBrowser(t *testing.T) {
 			// The per-day chart, an SVG drawn on the server, loads under the page's CSP.
 			if w := evalJS[int](t, b, `document.querySelector('img.chart').naturalWidth`); w == 0 {
 				t.Error("the activity chart did not load")
+			}
+		}},
+		{"restore a kept skill version", func(t *testing.T) {
+			b.open(t, "skills", base+"/skills")
+			b.contains(t, "table", "release-notes", "1.1.0", "active")
+			b.click(t, "confirm skill restore", `a[href^="/skills/release-notes/confirm/restore"]`)
+			b.contains(t, "main", "Restore skill release-notes 1.0.0")
+			b.click(t, "skill restored", `form.card button[type=submit]`)
+			b.contains(t, "p.flash", "Restored skill release-notes 1.0.0 (verdict safe), in place of 1.1.0.")
+			if out := c.mustRun(t, "skills", "list"); !strings.Contains(out, "release-notes  1.0.0") {
+				t.Errorf("the CLI does not see 1.0.0 restored:\n%s", out)
 			}
 		}},
 		{"a page on another origin posting a form is refused", func(t *testing.T) {

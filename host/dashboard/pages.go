@@ -18,6 +18,7 @@ import (
 	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
+	"github.com/hermes-agent/hermes/host/skills"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -85,6 +86,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /approvals/{id}/confirm/revoke", s.approvalConfirm)
 	mux.HandleFunc("POST /approvals/{id}/revoke", s.approvalRevoke)
 	mux.HandleFunc("GET /skills", s.skillsPage)
+	mux.HandleFunc("GET /skills/{name}/confirm/restore", s.skillConfirm)
+	mux.HandleFunc("POST /skills/{name}/restore", s.skillRestore)
 	mux.HandleFunc("GET /logout", func(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "logout", pageData{Title: "Log out"})
 	})
@@ -569,7 +572,75 @@ func (s *Server) skillsPage(w http.ResponseWriter, r *http.Request) {
 		v, _ := s.o.Store.SkillVersions(ctx, sk.Name)
 		rows = append(rows, row{sk, v})
 	}
-	s.render(w, r, http.StatusOK, "skills", pageData{Title: "Skills", Data: rows})
+	s.render(w, r, http.StatusOK, "skills", pageData{Title: "Skills", Data: map[string]any{"Skills": rows, "CanRestore": s.o.Skills != nil}})
+}
+
+// keptSkill is the kept version of a skill that a restore of version (a version or a content
+// digest prefix, as the skills page links them) brings back, and the active one.
+func (s *Server) keptSkill(ctx context.Context, name, version string) (store.SkillVersion, store.SkillRecord, error) {
+	if s.o.Skills == nil {
+		return store.SkillVersion{}, store.SkillRecord{}, &refusal{http.StatusNotFound, "restoring is not available here; on the command line: hermes skills reset " + name + " --restore VERSION"}
+	}
+	if version == "" {
+		return store.SkillVersion{}, store.SkillRecord{}, &refusal{http.StatusBadRequest, "no version given: choose one of the kept versions on the skills page"}
+	}
+	list, err := s.o.Store.ListSkills(ctx)
+	if err != nil {
+		return store.SkillVersion{}, store.SkillRecord{}, err
+	}
+	idx := slices.IndexFunc(list, func(sk store.SkillRecord) bool { return sk.Name == name })
+	if idx < 0 {
+		return store.SkillVersion{}, store.SkillRecord{}, &refusal{http.StatusNotFound, "no skill " + strconv.Quote(name)}
+	}
+	cur := list[idx]
+	vs, err := s.o.Store.SkillVersions(ctx, name)
+	if err != nil {
+		return store.SkillVersion{}, store.SkillRecord{}, err
+	}
+	for _, v := range vs {
+		if (v.Version == version || len(version) >= 6 && strings.HasPrefix(v.ContentSHA256, version)) && !(v.Version == cur.Version && v.ContentSHA256 == cur.ContentSHA256) {
+			return v, cur, nil
+		}
+	}
+	return store.SkillVersion{}, store.SkillRecord{}, &refusal{http.StatusNotFound, "no kept version " + strconv.Quote(version) + " of skill " + name + " other than the active one (the skills page lists the kept versions)"}
+}
+
+func (s *Server) skillConfirm(w http.ResponseWriter, r *http.Request) {
+	name, version := r.PathValue("name"), r.URL.Query().Get("version")
+	v, cur, err := s.keptSkill(r.Context(), name, version)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "confirm", pageData{Title: "Restore skill " + name, Nav: "skills", Data: map[string]any{
+		"Question": "Restore skill " + name + " " + v.Version + " (sha256 " + v.ContentSHA256[:12] + ") in place of " + cur.Version + " (sha256 " + cur.ContentSHA256[:12] + ")?",
+		"What":     "Its files are scanned again and must pass the policy of its trust level; its tools follow it, unless one would need your review (then the command line does it). The active copy stays kept if it is unchanged.",
+		"Action":   "/skills/" + url.PathEscape(name) + "/restore", "Fields": map[string]string{"version": version},
+		"Verb": "Restore", "Back": "/skills"}})
+}
+
+func (s *Server) skillRestore(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	name, version := r.PathValue("name"), r.PostFormValue("version")
+	if _, _, err := s.keptSkill(ctx, name, version); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// No Confirm: a restore the policy would ask about is refused (the CLI asks).
+	res, err := s.o.Skills.Reset(ctx, name, skills.ResetOptions{Restore: true, Version: version})
+	var review *ReviewNeeded
+	switch {
+	case errors.As(err, &review):
+		s.fail(w, r, &refusal{http.StatusForbidden, "skill " + name + ": " + review.Error() + "; the dashboard does not grant anything: restore it on the command line with hermes skills reset " + name + " --restore " + version})
+		return
+	case errors.Is(err, skills.ErrNothingToRestore):
+		s.fail(w, r, &refusal{http.StatusNotFound, err.Error()})
+		return
+	case err != nil:
+		s.fail(w, r, err)
+		return
+	}
+	done(w, r, "/skills", "Restored skill "+name+" "+res.Skill.Version+" (verdict "+res.Skill.Verdict.String()+"), in place of "+res.Previous.Version+".")
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

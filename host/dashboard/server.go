@@ -33,6 +33,7 @@ import (
 	"github.com/hermes-agent/hermes/host/doctor"
 	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
+	"github.com/hermes-agent/hermes/host/skills"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -74,6 +75,28 @@ type Installer interface {
 	Audit(ctx context.Context, name string) (*install.Report, error)
 }
 
+// Skills is what the dashboard needs of the skills manager: restoring a kept version. Optional.
+type Skills interface {
+	Reset(ctx context.Context, name string, opts skills.ResetOptions) (*skills.ResetResult, error)
+}
+
+// NoNewGrants is the consent for the tool plugins a skill restored from the dashboard brings:
+// a tool whose plan needs the user's review (a new tool, a new permission, another signer) is
+// refused, so that a restore never grants anything; the command line shows the review.
+func NoNewGrants(p *install.Plan) error {
+	if p.NeedsConsent() {
+		return &ReviewNeeded{Plugin: p.Name()}
+	}
+	return nil
+}
+
+// ReviewNeeded is NoNewGrants' refusal.
+type ReviewNeeded struct{ Plugin string }
+
+func (e *ReviewNeeded) Error() string {
+	return "its tool plugin " + e.Plugin + " would be installed, or get a permission or signer it does not have now, which needs your review"
+}
+
 // Keys is the .env file: names and values in, never values out.
 type Keys interface {
 	Read() (map[string]string, error)
@@ -100,8 +123,10 @@ type Options struct {
 	Keys     Keys
 	// Installer restores kept versions and runs the audit (nil: the pages say to use the CLI).
 	Installer Installer
-	Status    Status
-	Logger    *slog.Logger
+	// Skills restores kept versions of skills (nil: the page says to use the CLI).
+	Skills Skills
+	Status Status
+	Logger *slog.Logger
 	// SessionTTL is how long a login lasts. Default 12h.
 	SessionTTL time.Duration
 	// ActivityPerPlugin is shown with the activity, as the ring's size.

@@ -18,10 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/registry/registrytest"
+	"github.com/hermes-agent/hermes/host/skills"
 	"github.com/hermes-agent/hermes/host/testplugins"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -702,5 +704,108 @@ func TestRevokeAnApprovalAfterConfirming(t *testing.T) {
 	}
 	if rec := h.do("GET", "/approvals/"+id+"/confirm/revoke", nil, c, nil); rec.Code != http.StatusNotFound {
 		t.Errorf("confirm of a revoked approval: %d", rec.Code)
+	}
+}
+
+// installSkill installs the release-notes fixture as version (its SKILL.md rewritten).
+func installSkill(t *testing.T, m *skills.Manager, version string) *skills.InstallResult {
+	t.Helper()
+	src := filepath.Join(testplugins.Root(), "testdata/skills/benign/release-notes")
+	dir := filepath.Join(t.TempDir(), "release-notes")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "SKILL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md = bytes.Replace(md, []byte("version: 1.0.0"), []byte("version: "+version), 1)
+	if err := os.WriteFile(filepath.Join(dir, "SKILL.md"), md, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := m.Install(context.Background(), dir, skills.InstallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestRestoreAKeptSkillVersion(t *testing.T) {
+	var m *skills.Manager
+	h := newHarness(t, func(o *Options) {
+		home := o.Status.Home
+		m = skills.New(o.Store.(*store.DB), filepath.Join(home, "skills"), filepath.Join(home, "cache", "quarantine"))
+		o.Skills = m
+	})
+	c, csrf := h.login()
+	ctx := context.Background()
+	v1 := installSkill(t, m, "1.0.0")
+	installSkill(t, m, "1.1.0")
+	sha := v1.Skill.ContentSHA256[:12]
+
+	page := h.do("GET", "/skills", nil, c, nil).Body.String()
+	for _, want := range []string{`href="/skills/release-notes/confirm/restore?version=` + sha + `"`, "active"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("skills page lacks %s:\n%s", want, page)
+		}
+	}
+	confirm := h.do("GET", "/skills/release-notes/confirm/restore?version="+sha, nil, c, nil).Body.String()
+	for _, want := range []string{"Restore skill release-notes 1.0.0 (sha256 " + sha + ") in place of 1.1.0", `name="version" value="` + sha + `"`, `action="/skills/release-notes/restore"`} {
+		if !strings.Contains(confirm, want) {
+			t.Errorf("confirm page lacks %s:\n%s", want, confirm)
+		}
+	}
+	if rec, _ := h.home.DB.GetSkill(ctx, "release-notes"); rec.Version != "1.1.0" {
+		t.Fatalf("the confirmation page restored: %s", rec.Version)
+	}
+	tests := []struct {
+		name, version, want string
+		code                int
+	}{
+		{"no version", "", "no version given", http.StatusBadRequest},
+		{"not kept", "9.9.9", `no kept version "9.9.9" of skill release-notes`, http.StatusNotFound},
+		{"the active one", "1.1.0", "other than the active one", http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := h.do("POST", "/skills/release-notes/restore", url.Values{"csrf": {csrf}, "version": {tt.version}}, c, nil)
+			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), html.EscapeString(tt.want)) {
+				t.Errorf("restore %q: %d\n%s", tt.version, rec.Code, rec.Body)
+			}
+		})
+	}
+	rec := h.do("POST", "/skills/release-notes/restore", url.Values{"csrf": {csrf}, "version": {sha}}, c, nil)
+	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "Restored+skill+release-notes+1.0.0") {
+		t.Fatalf("restore: %d %s\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
+	}
+	if rec, _ := h.home.DB.GetSkill(ctx, "release-notes"); rec.Version != "1.0.0" {
+		t.Errorf("after restore: %s", rec.Version)
+	}
+}
+
+func TestNoNewGrants(t *testing.T) {
+	candidate := &registry.Candidate{Manifest: &manifest.Manifest{Name: "csvstats"}}
+	tests := []struct {
+		name   string
+		plan   install.Plan
+		refuse bool
+	}{
+		{"a new tool", install.Plan{Candidate: candidate}, true},
+		{"a new permission", install.Plan{Candidate: candidate, Current: &registry.Info{Unsigned: true}, Added: []string{"may reach api.example"}}, true},
+		{"another signer", install.Plan{Candidate: candidate, Current: &registry.Info{Unsigned: true}, SignerChanged: true}, true},
+		{"less than now", install.Plan{Candidate: candidate, Current: &registry.Info{Unsigned: true}, Removed: []string{"may reach api.example"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NoNewGrants(&tt.plan)
+			if tt.refuse {
+				want := "its tool plugin csvstats would be installed, or get a permission or signer it does not have now, which needs your review"
+				if err == nil || err.Error() != want {
+					t.Errorf("NoNewGrants = %v, want %q", err, want)
+				}
+			} else if err != nil {
+				t.Errorf("NoNewGrants = %v, want nil", err)
+			}
+		})
 	}
 }
