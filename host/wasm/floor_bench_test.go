@@ -11,48 +11,39 @@ import (
 	"github.com/hermes-agent/hermes/host/testplugins"
 )
 
-// BenchmarkEchoFloor is the floor under BenchmarkEchoCall's C plugin: the same module and export
-// called on bare wazero (the runtime settings hermes uses, CloseOnContextDone included), with the
-// smallest kernel that can serve it — one bump-allocated byte slice, no limits, no accounting,
-// no activity. What hermes adds to a call is BenchmarkEchoCall/c-plugin/hermes minus this.
-//
-// Two contexts: context.Background() (wazero skips its watcher goroutine when Done is nil) and a
-// cancelable one, which is what every hermes call carries (its deadline).
+// BenchmarkEchoFloor is the floor under BenchmarkEchoCall: the same modules and export called
+// on bare wazero (the runtime settings hermes uses, CloseOnContextDone included), with the
+// smallest kernel that can serve them — one bump-allocated byte slice, no limits, no
+// accounting, no activity — under a cancelable context, as every hermes call has (its
+// deadline). What hermes adds to a call is BenchmarkEchoCall/NAME/hermes minus this; what any
+// host must pay for the guest is this.
 func BenchmarkEchoFloor(b *testing.B) {
-	wasm := testplugins.Wasm(b, "sdk/c/example")
-	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
-	defer rt.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	k := &floorKernel{}
-	k.instantiate(b, ctx, rt)
-	mod, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	echo := mod.ExportedFunction("echo")
-	call := func(ctx context.Context) {
-		k.reset(echoInput)
-		rc, err := echo.Call(ctx)
-		if err != nil || rc[0] != 0 || string(k.output) != string(echoInput) {
-			b.Fatalf("echo: rc %v, err %v, output %q", rc, err, k.output)
-		}
-	}
-	for _, c := range []struct {
-		name string
-		ctx  func() (context.Context, context.CancelFunc)
-	}{
-		{"c-plugin/raw-wazero-background", func() (context.Context, context.CancelFunc) { return ctx, func() {} }},
-		{"c-plugin/raw-wazero-cancelable", func() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			callCtx, cancel := c.ctx()
+	for _, m := range echoModules {
+		b.Run(m.name+"/raw-wazero", func(b *testing.B) {
+			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			call(callCtx)
+			rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+			defer rt.Close(ctx)
+			wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+			k := &floorKernel{}
+			k.instantiate(b, ctx, rt)
+			mod, err := rt.InstantiateWithConfig(ctx, testplugins.Wasm(b, m.fixture), wazero.NewModuleConfig().WithStartFunctions("_initialize"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			echo := mod.ExportedFunction("echo")
+			call := func() {
+				k.reset(echoInput)
+				rc, err := echo.Call(ctx)
+				if err != nil || rc[0] != 0 || string(k.output) != string(echoInput) {
+					b.Fatalf("echo: rc %v, err %v, output %q", rc, err, k.output)
+				}
+			}
+			call()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {
-				call(callCtx)
+				call()
 			}
 		})
 	}
