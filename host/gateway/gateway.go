@@ -66,7 +66,8 @@ type Message struct {
 type Adapter interface {
 	// Platform is the platform's name: the session source and the allowlist's prefix.
 	Platform() string
-	// Limit is the most characters one message may carry.
+	// Limit is the most characters one message may carry (in the platform's units when the
+	// adapter is a Measurer).
 	Limit() int
 	// Receive connects and hands h every incoming message until ctx ends, reconnecting with
 	// backoff when the service drops, and tells h when it connects and disconnects.
@@ -190,10 +191,11 @@ func (g *Gateway) setState(state string) {
 
 // turn is one running turn of a chat.
 type turn struct {
-	g      *Gateway
-	chat   Chat
-	user   string
-	cancel context.CancelFunc
+	g       *Gateway
+	chat    Chat
+	user    string
+	cancel  context.CancelFunc
+	started bool // it has one of the MaxConcurrentTurns slots (guarded by g.mu)
 }
 
 type pendingApproval struct {
@@ -274,7 +276,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 func (g *Gateway) reply(chat Chat, text string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, part := range Split(text, g.ad.Limit()) {
+	for _, part := range SplitWidth(text, g.ad.Limit(), widthOf(g.ad)) {
 		if err := g.ad.Send(ctx, chat, part); err != nil {
 			g.log.Warn("gateway: send reply", "err", g.cfg.Redact(err.Error()))
 			return
@@ -365,12 +367,15 @@ func (g *Gateway) handle(m Message) {
 		return
 	case "/status":
 		g.mu.Lock()
-		running := g.busy[key] != nil
-		g.mu.Unlock()
+		t := g.busy[key]
 		state := "idle"
-		if running {
+		switch {
+		case t != nil && t.started:
 			state = "running a turn"
+		case t != nil:
+			state = fmt.Sprintf("waiting for a free turn (at most %d chats run one at once)", g.cfg.MaxConcurrentTurns)
 		}
+		g.mu.Unlock()
 		g.reply(m.Chat, fmt.Sprintf("model %s, backend %s, %s", g.cfg.Model, g.cfg.Backend, state))
 		return
 	}
@@ -493,6 +498,9 @@ func (g *Gateway) startTurn(chat Chat, user, text string) {
 		answer := "Stopped."
 		select {
 		case g.slots <- struct{}{}:
+			g.mu.Lock()
+			t.started = true
+			g.mu.Unlock()
 			answer = g.runTurn(context.WithValue(ctx, turnKey{}, t), t, text)
 			<-g.slots
 		case <-ctx.Done():

@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,9 @@ import (
 )
 
 const token = "MTIzNDU2.TEST-discord-token.never-shown"
+
+// quiet is the adapters' logger: the tests log nothing.
+var quiet = slog.New(slog.DiscardHandler)
 
 // guild is the server every group chat of the conformance test is in.
 const guild = "5550001"
@@ -26,7 +30,7 @@ func newFake(t *testing.T) gatewaytest.Fake {
 }
 
 func (f *fake) Adapter(t *testing.T) gateway.Adapter {
-	a, err := discord.New(token, f.srv.URL, nil)
+	a, err := discord.New(token, f.srv.URL, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,7 @@ func wait[T any](t *testing.T, c <-chan T, what string) T {
 // receive runs the adapter against srv until the test ends.
 func receive(t *testing.T, srv *discordtest.Server) (*discord.Adapter, *handler) {
 	t.Helper()
-	a, err := discord.New(token, srv.URL, nil)
+	a, err := discord.New(token, srv.URL, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +249,7 @@ func TestMessages(t *testing.T) {
 func TestSendAndErrors(t *testing.T) {
 	srv := discordtest.New(token)
 	defer srv.Close()
-	a, err := discord.New(token, srv.URL, nil)
+	a, err := discord.New(token, srv.URL, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +260,7 @@ func TestSendAndErrors(t *testing.T) {
 		t.Fatalf("allowed mentions %q", s.Mentions)
 	}
 
-	wrong, err := discord.New("other.token", srv.URL, nil)
+	wrong, err := discord.New("other.token", srv.URL, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/host/agent/modeltest"
@@ -60,8 +61,9 @@ const (
 )
 
 // model is the scripted model: "run: CMD" asks for the terminal, "long: N" answers N
-// characters in lines, "hold" waits for the request to go away; a tool result is answered
-// "The tool says: RESULT"; anything else is echoed.
+// characters in lines (of LongLine; "wide: N" of WideLine), "hold" waits for the request to go
+// away, "block" waits for a value on release; a tool result is answered "The tool says:
+// RESULT"; anything else is echoed.
 type model struct {
 	*httptest.Server
 	mu   sync.Mutex
@@ -69,10 +71,14 @@ type model struct {
 	all  int
 	// held receives one value for every "hold" request, once it is being held.
 	held chan struct{}
+	// blocked receives one value for every "block" request, once it waits; each value sent
+	// to release lets one answer "unblocked".
+	blocked, release      chan struct{}
+	inFlight, maxInFlight int // "block" requests waiting now, and at most
 }
 
 func newModel(t *testing.T) *model {
-	m := &model{seen: map[string]int{}, held: make(chan struct{}, 16)}
+	m := &model{seen: map[string]int{}, held: make(chan struct{}, 16), blocked: make(chan struct{}, 16), release: make(chan struct{}, 16)}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -89,6 +95,10 @@ func (m *model) count(text string) int {
 
 // LongLine is the line "long: N" answers are made of (100 characters with its newline).
 var LongLine = strings.Repeat("x", 99) + "\n"
+
+// WideLine is the line "wide: N" answers are made of: 50 characters with its newline, 49 of
+// them above U+FFFF (two UTF-16 code units each).
+var WideLine = strings.Repeat("😀", 49) + "\n"
 
 func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 	msgs, ok := modeltest.ReadRequest(w, r)
@@ -112,6 +122,26 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasPrefix(text, "long: "):
 		n, _ := strconv.Atoi(strings.TrimPrefix(text, "long: "))
 		s.Say(strings.Repeat(LongLine, n/len(LongLine)))
+	case strings.HasPrefix(text, "wide: "):
+		n, _ := strconv.Atoi(strings.TrimPrefix(text, "wide: "))
+		s.Say(strings.Repeat(WideLine, n/utf8.RuneCountInString(WideLine)))
+	case text == "block":
+		m.mu.Lock()
+		m.inFlight++
+		m.maxInFlight = max(m.maxInFlight, m.inFlight)
+		m.mu.Unlock()
+		m.blocked <- struct{}{}
+		select {
+		case <-m.release:
+		case <-r.Context().Done():
+		}
+		m.mu.Lock()
+		m.inFlight--
+		m.mu.Unlock()
+		if r.Context().Err() != nil {
+			return
+		}
+		s.Say("unblocked")
 	case text == "hold":
 		s.Chunk(map[string]any{"role": "assistant", "content": "holding "}, nil)
 		m.held <- struct{}{}
@@ -125,6 +155,7 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 
 type fixture struct {
 	fake  Fake
+	ad    gateway.Adapter
 	db    *store.DB
 	model *model
 	work  string
@@ -132,7 +163,7 @@ type fixture struct {
 	stop  func() // ends Run (as SIGTERM does) and waits for it
 }
 
-func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.Duration) *fixture {
+func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.Duration, opts ...func(*gateway.Config)) *fixture {
 	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -146,11 +177,16 @@ func start(t *testing.T, newFake func(t *testing.T) Fake, approvalTimeout time.D
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.g, err = gateway.New(gateway.Config{
+	cfg := gateway.Config{
 		Allowed: []string{Owner, Friend}, Model: "scripted", Profile: "default", Backend: "local",
 		ApprovalTimeout: approvalTimeout, ShutdownTimeout: time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler),
-	}, f.fake.Adapter(t), a, db)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	f.ad = f.fake.Adapter(t)
+	f.g, err = gateway.New(cfg, f.ad, a, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -428,7 +464,7 @@ func Run(t *testing.T, platform string, limit int, newFake func(t *testing.T) Fa
 		parts := 0
 		for got.Len() < len(want) {
 			part := f.next(t, Owner)
-			if n := len([]rune(part)); n > limit {
+			if n := gateway.Measure(f.ad, part); n > limit {
 				t.Fatalf("part %d has %d characters, over %d", parts, n, limit)
 			}
 			got.WriteString(strings.ReplaceAll(part, "\n", "")) // the platform may trim a part's last newline
@@ -439,6 +475,93 @@ func Run(t *testing.T, platform string, limit int, newFake func(t *testing.T) Fa
 		}
 		if parts < 10000/limit+1 {
 			t.Fatalf("%d parts", parts)
+		}
+	})
+
+	// Measured in the platform's own unit (Telegram's is the UTF-16 code unit, in which each
+	// of these characters is 2), and never cutting a character in two.
+	t.Run("long reply of astral characters split", func(t *testing.T) {
+		f := start(t, newFake, 0)
+		f.fake.Push(Incoming{Chat: Owner, User: Owner, Text: "wide: 10000"})
+		want := strings.ReplaceAll(strings.Repeat(WideLine, 200), "\n", "")
+		var got strings.Builder
+		parts := 0
+		for got.Len() < len(want) {
+			part := f.next(t, Owner)
+			if n := gateway.Measure(f.ad, part); n > limit {
+				t.Fatalf("part %d measures %d, over %d", parts, n, limit)
+			}
+			if !utf8.ValidString(part) || strings.ContainsRune(part, utf8.RuneError) {
+				t.Fatalf("part %d cuts a character", parts)
+			}
+			got.WriteString(strings.ReplaceAll(part, "\n", ""))
+			parts++
+		}
+		if got.String() != want {
+			t.Fatalf("the parts do not make the reply (%d bytes in %d parts)", got.Len(), parts)
+		}
+		if total := gateway.Measure(f.ad, strings.Repeat(WideLine, 200)); parts < total/limit+1 {
+			t.Fatalf("%d parts for %d units", parts, total)
+		}
+	})
+
+	// Different chats run at once, but never more than MaxConcurrentTurns: with the model
+	// holding every turn, the third chat waits until one of the first two is answered.
+	t.Run("concurrent chats within the bound", func(t *testing.T) {
+		const bound = 2
+		f := start(t, newFake, 0, func(c *gateway.Config) { c.MaxConcurrentTurns = bound })
+		const group = "900"
+		chats := []Incoming{
+			{Chat: Owner, User: Owner, Text: "block"},
+			{Chat: Friend, User: Friend, Text: "block"},
+			{Chat: group, User: Owner, Group: true, ToBot: true, Text: "block"},
+		}
+		for _, m := range chats {
+			f.fake.Push(m)
+		}
+		for range bound {
+			<-f.model.blocked
+		}
+		// Every chat's turn has started (messages are handled in order); two run, one waits.
+		waiting := ""
+		for _, m := range chats {
+			m.Text = "/status"
+			f.fake.Push(m)
+			got := f.next(t, m.Chat)
+			switch {
+			case strings.Contains(got, "waiting for a free turn"):
+				if waiting != "" {
+					t.Fatalf("chats %s and %s both wait", waiting, m.Chat)
+				}
+				waiting = m.Chat
+			case !strings.Contains(got, "running a turn"):
+				t.Fatalf("/status in chat %s: %q", m.Chat, got)
+			}
+		}
+		if waiting == "" {
+			t.Fatalf("no chat waits: %d turns run at once, bound %d", f.model.count("block"), bound)
+		}
+		if n := f.model.count("block"); n != bound {
+			t.Fatalf("the model got %d turns at once, bound %d", n, bound)
+		}
+		// One answer frees a slot for the waiting chat; then all are answered.
+		answered := map[string]bool{}
+		for i := range chats {
+			f.model.release <- struct{}{}
+			out := f.fake.Next(t)
+			if out.Text != "unblocked" || answered[out.Chat] {
+				t.Fatalf("answer %d: %+v", i, out)
+			}
+			answered[out.Chat] = true
+			if i == 0 {
+				<-f.model.blocked // the waiting chat's turn
+			}
+		}
+		f.model.mu.Lock()
+		most := f.model.maxInFlight
+		f.model.mu.Unlock()
+		if most != bound {
+			t.Fatalf("at most %d turns ran at once, want %d", most, bound)
 		}
 	})
 

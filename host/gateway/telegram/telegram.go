@@ -22,7 +22,8 @@ import (
 // Platform is the adapter's name and its sessions' source.
 const Platform = "telegram"
 
-// Limit is the most characters of one Telegram message.
+// Limit is the most characters of one Telegram message, counted as Telegram does, in UTF-16
+// code units (see Width).
 const Limit = 4096
 
 // DefaultAPIURL is Telegram's Bot API.
@@ -107,6 +108,12 @@ func (a *Adapter) Platform() string { return Platform }
 
 // Limit is 4096.
 func (a *Adapter) Limit() int { return Limit }
+
+var _ gateway.Measurer = (*Adapter)(nil)
+
+// Width is r's length in UTF-16 code units, Telegram's unit for message length: an emoji
+// above U+FFFF is 2.
+func (a *Adapter) Width(r rune) int { return gateway.UTF16Width(r) }
 
 // Receive learns the bot's name (getMe, retried with backoff), then long-polls until ctx ends.
 func (a *Adapter) Receive(ctx context.Context, h gateway.Handler) error {

@@ -62,6 +62,9 @@ func (f *fake) Next(t *testing.T) gatewaytest.Outgoing {
 			t.Fatalf("a reply carries the bot token: %q", s.Text)
 		}
 		return gatewaytest.Outgoing{Chat: strconv.FormatInt(s.ChatID, 10), Text: s.Text}
+	case n := <-f.srv.TooLong:
+		t.Fatalf("the bot sent a message of %d UTF-16 code units, over %d", n, telegramtest.MaxText)
+		return gatewaytest.Outgoing{}
 	case <-time.After(time.Minute):
 		t.Fatal("the bot sent nothing within a minute")
 		return gatewaytest.Outgoing{}

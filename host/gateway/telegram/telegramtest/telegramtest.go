@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 )
 
 // BotID and BotUsername are the fake bot's.
@@ -19,6 +20,9 @@ const (
 	BotID       = 777
 	BotUsername = "hermes_test_bot"
 )
+
+// MaxText is the most UTF-16 code units of one message's text, as Telegram counts.
+const MaxText = 4096
 
 // Sent is one message the bot sent.
 type Sent struct {
@@ -38,6 +42,8 @@ type Server struct {
 	Dropped chan struct{}
 	// BadToken receives the path of every request that did not carry Token.
 	BadToken chan string
+	// TooLong receives the length of every message refused for being over MaxText.
+	TooLong chan int
 
 	mu      sync.Mutex
 	queue   []json.RawMessage // updates not yet delivered, in order
@@ -50,7 +56,7 @@ type Server struct {
 func New(token string) *Server {
 	s := &Server{
 		Token: token, Sent: make(chan Sent, 1024), Typing: make(chan int64, 1024),
-		Dropped: make(chan struct{}, 64), BadToken: make(chan string, 64),
+		Dropped: make(chan struct{}, 64), BadToken: make(chan string, 64), TooLong: make(chan int, 64),
 		nextID: 1000, changed: make(chan struct{}),
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -146,6 +152,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.getUpdates(w, r)
 	case "sendMessage":
 		chat, _ := strconv.ParseInt(r.FormValue("chat_id"), 10, 64)
+		if n := len(utf16.Encode([]rune(r.FormValue("text")))); n > MaxText {
+			s.TooLong <- n
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"ok":false,"error_code":400,"description":"Bad Request: message is too long"}`)
+			return
+		}
 		thread, _ := strconv.Atoi(r.FormValue("message_thread_id"))
 		s.Sent <- Sent{ChatID: chat, Thread: thread, Text: r.FormValue("text")}
 		s.reply(w, map[string]any{"message_id": 2, "date": time.Now().Unix(), "chat": map[string]any{"id": chat, "type": "private"}, "text": r.FormValue("text")})
