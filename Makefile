@@ -103,7 +103,7 @@ fuzz: wasm
 BENCHTIME ?= 2000x
 COUNT ?= 3
 bench: build wasm sandbox-image
-	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'EchoCall|Throughput' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m ./host/wasm
+	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'EchoCall|EchoFloor|Throughput' -benchmem -benchtime $(BENCHTIME) -count $(COUNT) -timeout 30m ./host/wasm
 	$(GO) test -run '^$$' -bench 'InstanceMemory' -benchtime 1x -count $(COUNT) ./host/wasm
 	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -skip 'APIServer|MCPServer' -benchtime 20x -count $(COUNT) ./cmd/hermes
 	HERMES_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench 'APIServer|MCPServer' -benchtime 400x -count $(COUNT) -timeout 20m ./cmd/hermes
