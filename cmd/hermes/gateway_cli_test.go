@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/host/gateway/discord/discordtest"
+	"github.com/hermes-agent/hermes/host/gateway/slack/slacktest"
 	"github.com/hermes-agent/hermes/host/gateway/telegram/telegramtest"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -21,6 +22,7 @@ import (
 type gatewayFake struct {
 	platform string
 	token    string      // the bot token, which must never show
+	secrets  []string    // other secrets that must never show
 	args     []string    // gateway run's flags
 	settings [][2]string // what `config set` points the gateway at the fake with
 	// push delivers a direct message from user (its chat has the user's id).
@@ -78,12 +80,38 @@ func discordFake(t *testing.T) gatewayFake {
 	}
 }
 
+func slackFake(t *testing.T) gatewayFake {
+	const bot, app = "xoxb-4242-CLI-slack-bot-secret", "xapp-1-A0001-CLI-slack-app-secret"
+	fake := slacktest.New(bot, app)
+	t.Cleanup(fake.Close)
+	unescape := strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+	return gatewayFake{
+		platform: "slack", token: bot, secrets: []string{app}, args: []string{"--platform", "slack"},
+		settings: [][2]string{{"gateway.slack.api_url", fake.APIURL}, {"SLACK_BOT_TOKEN", bot}, {"SLACK_APP_TOKEN", app}, {"SLACK_ALLOWED_USERS", "42"}},
+		push: func(user, text string) {
+			fake.Push(slacktest.Message{Channel: "D" + user, User: user, Text: text})
+		},
+		next: func(t *testing.T, stderr *syncBuffer) (string, string) {
+			t.Helper()
+			select {
+			case s := <-fake.Sent:
+				return strings.TrimPrefix(s.Channel, "D"), unescape.Replace(s.Text)
+			case method := <-fake.BadToken:
+				t.Fatalf("the fake refused a token for %s; gateway stderr:\n%s", method, stderr.String())
+			case <-time.After(2 * time.Minute):
+				t.Fatalf("the bot sent nothing; gateway stderr:\n%s", stderr.String())
+			}
+			return "", ""
+		},
+	}
+}
+
 // TestGatewayRunEndToEnd runs the built binary's `gateway run` against each platform's fake
 // and the scripted model, with commands in the docker backend: a stranger dropped, a tool call
 // in the container, pairing by the binary's code, and SIGTERM during a turn, which finishes it
 // and leaves it in the store.
 func TestGatewayRunEndToEnd(t *testing.T) {
-	for _, newFake := range []func(*testing.T) gatewayFake{telegramFake, discordFake} {
+	for _, newFake := range []func(*testing.T) gatewayFake{telegramFake, discordFake, slackFake} {
 		fake := newFake(t)
 		t.Run(fake.platform, func(t *testing.T) { testGatewayRun(t, fake) })
 	}
@@ -210,8 +238,10 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	if code := cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(stderr.String(), "gateway stopped") {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
 	}
-	if strings.Contains(stderr.String(), fake.token) {
-		t.Fatalf("the token is in the log:\n%s", stderr.String())
+	for _, secret := range append([]string{fake.token}, fake.secrets...) {
+		if strings.Contains(stderr.String(), secret) {
+			t.Fatalf("a token is in the log:\n%s", stderr.String())
+		}
 	}
 	if status := hermes("gateway", "status"); !strings.Contains(status, "stopped since") {
 		t.Fatalf("status after stop:\n%s", status)
@@ -232,4 +262,15 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	if _, err := os.Stat(filepath.Join(c.workspace, "pwned")); err == nil {
 		t.Fatal("a stranger's command ran")
 	}
+}
+
+// Slack needs both tokens: status says which is missing and run refuses with the command that
+// sets it.
+func TestGatewaySlackNeedsAppToken(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun(t, "config", "set", "SLACK_BOT_TOKEN", "xoxb-only-the-bot-token")
+	if status := c.mustRun(t, "gateway", "status"); !strings.Contains(status, "no (SLACK_APP_TOKEN unset)") {
+		t.Fatalf("status:\n%s", status)
+	}
+	c.wantExit(t, ExitUsage, "hermes config set SLACK_APP_TOKEN", "gateway", "run", "--platform", "slack")
 }

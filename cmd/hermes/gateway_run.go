@@ -15,6 +15,7 @@ import (
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/gateway"
 	"github.com/hermes-agent/hermes/host/gateway/discord"
+	"github.com/hermes-agent/hermes/host/gateway/slack"
 	"github.com/hermes-agent/hermes/host/gateway/telegram"
 	"github.com/hermes-agent/hermes/host/redact"
 	"github.com/hermes-agent/hermes/sandbox/approval"
@@ -30,12 +31,13 @@ func newGatewayRunCmd(env *environment) *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "connect the agent to the configured chat platforms and answer allowed users until stopped",
-		Description: "Outbound connections only. Each platform needs its bot token (TELEGRAM_BOT_TOKEN, ...) and allows only\n" +
+		Description: "Outbound connections only. Each platform needs its bot token (TELEGRAM_BOT_TOKEN, ...; Slack also\n" +
+			"SLACK_APP_TOKEN for Socket Mode) and allows only\n" +
 			"the users in PLATFORM_ALLOWED_USERS or paired (hermes gateway pair). Commands run in the docker\n" +
 			"backend; --backend local needs gateway.allow_local_backend = true, and then every dangerous command is\n" +
 			"asked in the chat. SIGTERM or Ctrl-C lets turns finish (30s), then stops.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "platform", Usage: "connect only to `LIST` (telegram, discord); default: every platform with a bot token", Destination: &opts.Platforms},
+			&cli.StringFlag{Name: "platform", Usage: "connect only to `LIST` (telegram, discord, slack); default: every platform with a bot token", Destination: &opts.Platforms},
 			&cli.StringFlag{Name: "backend", Value: "docker", Usage: "run commands in `BACKEND`: docker, or local (needs gateway.allow_local_backend)", Destination: &opts.Backend},
 		},
 		Action: func(c *cli.Context) error {
@@ -50,6 +52,7 @@ func newGatewayRunCmd(env *environment) *cli.Command {
 // gatewayBot is one platform to connect: its adapter settings.
 type gatewayBot struct {
 	platform, token, apiURL string
+	appToken                string // Slack's app-level token (Socket Mode)
 	allowed                 []string
 }
 
@@ -78,6 +81,9 @@ func runGatewayRun(ctx context.Context, env *environment, opts *gatewayRunOption
 	secrets = maps.Clone(secrets)
 	for _, b := range bots {
 		secrets[gatewayEnv(b.platform, "BOT_TOKEN")] = b.token
+		if b.appToken != "" {
+			secrets[gatewayEnv(b.platform, "APP_TOKEN")] = b.appToken
+		}
 	}
 	env.redactor = redact.New(secrets)
 	if env.logRedact != nil {
@@ -174,7 +180,16 @@ func gatewayBots(env *environment, list string) ([]gatewayBot, error) {
 		if err != nil {
 			return nil, err
 		}
-		bots = append(bots, gatewayBot{platform: p, token: token, apiURL: gatewayAPIURL(env, p), allowed: gateway.ParseAllowed(allowed)})
+		b := gatewayBot{platform: p, token: token, apiURL: gatewayAPIURL(env, p), allowed: gateway.ParseAllowed(allowed)}
+		if p == "slack" {
+			if b.appToken, err = env.setting("SLACK_APP_TOKEN"); err != nil {
+				return nil, err
+			}
+			if b.appToken == "" {
+				return nil, usagef("gateway run: SLACK_APP_TOKEN is not set (Socket Mode needs an app-level token with connections:write); set it with: hermes config set SLACK_APP_TOKEN <token>")
+			}
+		}
+		bots = append(bots, b)
 	}
 	if len(bots) == 0 {
 		return nil, usagef("gateway run: no platform configured; set a bot token, e.g.: hermes config set TELEGRAM_BOT_TOKEN <token>")
@@ -198,6 +213,8 @@ func newGatewayAdapter(b gatewayBot, env *environment) (gateway.Adapter, error) 
 	switch b.platform {
 	case "discord":
 		return discord.New(b.token, b.apiURL, env.logger)
+	case "slack":
+		return slack.New(b.token, b.appToken, b.apiURL, env.logger)
 	}
 	return telegram.New(b.token, b.apiURL, env.logger)
 }

@@ -36,13 +36,16 @@ func runGatewayStatus(ctx context.Context, env *environment) error {
 	tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
 	writeRow(tw, "PLATFORM", "CONFIGURED", "CONNECTION", "DROPPED")
 	for _, p := range gatewayPlatforms {
-		token, err := env.setting(gatewayEnv(p, "BOT_TOKEN"))
-		if err != nil {
-			return err
-		}
-		configured := "no (" + gatewayEnv(p, "BOT_TOKEN") + " unset)"
-		if token != "" {
-			configured = "yes"
+		configured := "yes"
+		for _, name := range gatewayTokens(p) {
+			token, err := env.setting(name)
+			if err != nil {
+				return err
+			}
+			if token == "" {
+				configured = "no (" + name + " unset)"
+				break
+			}
 		}
 		connection := "never run"
 		for _, s := range states {
