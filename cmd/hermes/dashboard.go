@@ -87,7 +87,7 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 		version = bi.Main.Version
 	}
 	srv, err := dashboard.New(dashboard.Options{
-		Addr: ln.Addr().String(), TLS: tls, Password: password,
+		Addr: ln.Addr().String(), Name: opts.Host, TLS: tls, Password: password,
 		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Installer: in, Skills: sk, Logger: env.logger,
 		ActivityPerPlugin: env.cfg.Plugins.ActivityPerPlugin,
 		Status: dashboard.Status{

@@ -10,7 +10,8 @@ import (
 
 func TestDashboardRefusesPublicAddress(t *testing.T) {
 	c := newCLI(t)
-	c.wantExit(t, ExitUsage, "refusing to serve the dashboard on 0.0.0.0", "dashboard", "--host", "0.0.0.0", "--port", "0")
+	c.wantExit(t, ExitUsage, "refusing to serve the dashboard on 192.0.2.10", "dashboard", "--host", "192.0.2.10", "--port", "0")
+	c.wantExit(t, ExitUsage, `refusing to serve the dashboard on every interface ("0.0.0.0")`, "dashboard", "--host", "0.0.0.0", "--port", "0")
 	c.wantExit(t, ExitUsage, "--tls-cert and --tls-key go together", "dashboard", "--tls-cert", "x.pem")
 }
 

@@ -115,7 +115,10 @@ type Status struct {
 
 // Options configure a Server.
 type Options struct {
-	Addr     string // host:port the listener is bound to, for the Host check and the login URL
+	Addr string // host:port the listener is bound to, for the Host check and the login URL
+	// Name is the host name or address as given to --host: accepted in the Host header beside
+	// Addr and localhost, and used in the login URL ("": Addr's).
+	Name     string
 	TLS      bool   // served over TLS: cookies are Secure and the URL https
 	Password string // optional: typed on the login page instead of opening the login URL
 	Plugins  Plugins
@@ -139,12 +142,11 @@ func CheckBind(host string, tls, password bool) error {
 	if apiserver.IsLoopback(host) {
 		return nil
 	}
+	if ip := net.ParseIP(strings.Trim(host, "[]")); host == "" || ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("refusing to serve the dashboard on every interface (%q): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password", host)
+	}
 	if !tls || !password {
-		shown := host
-		if shown == "" {
-			shown = "every interface"
-		}
-		return fmt.Errorf("refusing to serve the dashboard on %s: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)", shown)
+		return fmt.Errorf("refusing to serve the dashboard on %s: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)", host)
 	}
 	return nil
 }
@@ -201,7 +203,16 @@ func (s *Server) LoginURL() string {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return scheme + "://" + s.o.Addr + "/login?token=" + s.token
+	return scheme + "://" + s.hostPort() + "/login?token=" + s.token
+}
+
+// hostPort is the address browsers are told to open: Name with Addr's port, or Addr.
+func (s *Server) hostPort() string {
+	if s.o.Name == "" {
+		return s.o.Addr
+	}
+	_, port, _ := net.SplitHostPort(s.o.Addr)
+	return net.JoinHostPort(strings.Trim(s.o.Name, "[]"), port)
 }
 
 func randomHex(n int) (string, error) {
@@ -264,10 +275,10 @@ func (s *Server) headers(next http.Handler) http.Handler {
 // name was rebound to 127.0.0.1 still sends its own name.
 func (s *Server) hostGuard(next http.Handler) http.Handler {
 	_, port, _ := net.SplitHostPort(s.o.Addr)
-	allowed := map[string]bool{strings.ToLower(s.o.Addr): true, "localhost:" + port: true}
+	allowed := map[string]bool{strings.ToLower(s.o.Addr): true, "localhost:" + port: true, strings.ToLower(s.hostPort()): true}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowed[strings.ToLower(r.Host)] {
-			http.Error(w, "unexpected Host header: open the dashboard at "+s.o.Addr, http.StatusMisdirectedRequest)
+			http.Error(w, "unexpected Host header: open the dashboard at "+s.hostPort(), http.StatusMisdirectedRequest)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -117,7 +117,10 @@ func (h *harness) login() (*http.Cookie, string) {
 }
 
 func TestCheckBind(t *testing.T) {
-	const refused = "refusing to serve the dashboard on 0.0.0.0: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)"
+	const refused = "refusing to serve the dashboard on 192.0.2.10: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)"
+	everywhere := func(host string) string {
+		return `refusing to serve the dashboard on every interface ("` + host + `"): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password`
+	}
 	tests := []struct {
 		name          string
 		host          string
@@ -127,10 +130,14 @@ func TestCheckBind(t *testing.T) {
 		{"loopback", "127.0.0.1", false, false, ""},
 		{"localhost", "localhost", false, false, ""},
 		{"ipv6 loopback", "::1", false, false, ""},
-		{"public without anything", "0.0.0.0", false, false, refused},
-		{"public with tls only", "0.0.0.0", true, false, refused},
-		{"public with password only", "0.0.0.0", false, true, refused},
-		{"public with both", "0.0.0.0", true, true, ""},
+		{"public without anything", "192.0.2.10", false, false, refused},
+		{"public with tls only", "192.0.2.10", true, false, refused},
+		{"public with password only", "192.0.2.10", false, true, refused},
+		{"public with both", "192.0.2.10", true, true, ""},
+		{"a name with both", "dash.example", true, true, ""},
+		{"every interface", "0.0.0.0", true, true, everywhere("0.0.0.0")},
+		{"every ipv6 interface", "::", true, true, everywhere("::")},
+		{"no host", "", true, true, everywhere("")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -807,5 +814,20 @@ func TestNoNewGrants(t *testing.T) {
 				t.Errorf("NoNewGrants = %v, want nil", err)
 			}
 		})
+	}
+}
+
+// Served under a name (--host dash.example), the name is what the login URL holds and what the
+// Host header may say, beside the bound address.
+func TestServedUnderAName(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Addr, o.Name, o.TLS, o.Password = "192.0.2.10:9119", "dash.example", true, "pw" })
+	if got := h.srv.LoginURL(); !strings.HasPrefix(got, "https://dash.example:9119/login?token=") {
+		t.Errorf("login URL %s", got)
+	}
+	for host, want := range map[string]int{"dash.example:9119": http.StatusSeeOther, "192.0.2.10:9119": http.StatusSeeOther,
+		"localhost:9119": http.StatusSeeOther, "evil.example:9119": http.StatusMisdirectedRequest, "dash.example:9120": http.StatusMisdirectedRequest} {
+		if rec := h.do("GET", "/", nil, nil, map[string]string{"Host": host}); rec.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
+		}
 	}
 }
