@@ -56,8 +56,14 @@ const DefaultAPIURL = "https://slack.com/api/"
 // Reaction is the emoji added to the message a running turn answers.
 const Reaction = "eyes"
 
-// seenMax bounds the (channel, ts) pairs remembered to drop copies of a message.
+// seenMax bounds the (channel, ts) pairs remembered to drop copies of a message, and the
+// chats remembered for the reaction.
 const seenMax = 4096
+
+// ReadLimit bounds one Socket Mode message. Slack's largest events (a 40,000-character
+// message with its blocks) are far smaller; a bigger one ends the connection, which is opened
+// again.
+const ReadLimit = 4 << 20
 
 // Adapter talks to one Slack app.
 type Adapter struct {
@@ -163,7 +169,7 @@ func (a *Adapter) Receive(ctx context.Context, h gateway.Handler) error {
 		}
 		wait = min(wait*2, a.backoff)
 	}
-	client := socketmode.New(a.api, socketmode.OptionLog(log.New(io.Discard, "", 0)))
+	client := socketmode.New(a.api, socketmode.OptionLog(log.New(io.Discard, "", 0)), socketmode.OptionReadLimit(ReadLimit))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ran := make(chan error, 1)
@@ -331,6 +337,9 @@ func (a *Adapter) remember(m *gateway.Message, ts string) {
 		return
 	}
 	a.mu.Lock()
+	if len(a.last) >= seenMax { // strangers' mentions in many threads must not grow it
+		clear(a.last)
+	}
 	a.last[chatKey(m.Chat)] = ts
 	a.mu.Unlock()
 }

@@ -267,3 +267,43 @@ type nopHandler struct{}
 
 func (nopHandler) Message(gateway.Message) {}
 func (nopHandler) Connected(bool)          {}
+
+// What is not a person's new message never reaches the gateway, and frames that are not
+// Slack's (malformed, oversized, unknown) leave the connection working or reopen it.
+func TestHostileEvents(t *testing.T) {
+	r := startRig(t)
+	mention := "<@" + slacktest.BotUserID + "> "
+	for _, m := range []slacktest.Message{
+		{Channel: "D42", User: slacktest.BotUserID, Text: "the bot's own message"},
+		{Channel: "D42", User: "U42", BotID: "BOTHER", Text: "another bot as the owner"},
+		{Channel: "D42", User: "U42", SubType: "message_changed", Text: "an edit"},
+		{Channel: "D42", User: "U42", SubType: "bot_message", Text: "a bot message"},
+		{Channel: "C1", User: "U42", SubType: "channel_join", Text: mention + "joined"},
+		{Channel: "D42", User: "", Text: "no user"},
+	} {
+		r.srv.Push(m)
+	}
+	r.srv.Raw([]byte(`{"type":"events_api","envelope_id":"x","payload":{"type":"event_callback","event":{"type":"message","text":`))
+	r.srv.Raw([]byte(`{"type":"what_is_this","envelope_id":"y"}`))
+	r.srv.Raw([]byte(`[1,2,3]`))
+	r.srv.Push(slacktest.Message{Channel: "D42", User: "U42", Text: "still here"})
+	if s := next(t, r.srv); s.Text != "echo: still here" {
+		t.Fatalf("after hostile events the bot said %+v", s)
+	}
+	// A frame over the read limit ends the connection; the bot connects again.
+	<-r.srv.Connected
+	r.srv.Raw([]byte(`{"type":"hello","x":"` + strings.Repeat("a", slack.ReadLimit) + `"}`))
+	select {
+	case <-r.srv.Connected:
+	case <-time.After(time.Minute):
+		t.Fatal("the bot did not reconnect after an oversized frame")
+	}
+	r.srv.Push(slacktest.Message{Channel: "D43", User: "U43", Text: "after"})
+	if s := next(t, r.srv); s.Text != "echo: after" {
+		t.Fatalf("after an oversized frame the bot said %+v", s)
+	}
+	ss, err := r.db.ListSessions(context.Background(), store.SessionFilter{Source: slack.Platform})
+	if err != nil || len(ss) != 2 {
+		t.Fatalf("sessions %+v %v", ss, err)
+	}
+}

@@ -74,6 +74,7 @@ type envelope struct {
 	id      string
 	retry   int
 	payload map[string]any
+	raw     []byte // sent as it is, expecting no acknowledgement
 }
 
 // New starts the fake on 127.0.0.1.
@@ -112,6 +113,8 @@ type Message struct {
 	AppMention bool
 	File       bool // carries a file (subtype file_share)
 	TS         string
+	// SubType sets the message's subtype (message_changed, bot_message, ...); BotID its bot_id.
+	SubType, BotID string
 }
 
 // Event is a queued event: what Redeliver takes.
@@ -163,6 +166,12 @@ func (s *Server) enqueue(ev Event) {
 			inner["parent_user_id"] = m.ParentUser
 		}
 	}
+	if m.SubType != "" {
+		inner["subtype"] = m.SubType
+	}
+	if m.BotID != "" {
+		inner["bot_id"] = m.BotID
+	}
 	if m.File {
 		inner["subtype"] = "file_share"
 		inner["files"] = []any{map[string]any{"id": "F1", "name": "secret.pdf", "mimetype": "application/pdf"}}
@@ -184,6 +193,15 @@ func (s *Server) Command(channel, user, command, text string) {
 		"token": "verification-token", "team_id": TeamID, "api_app_id": AppID, "channel_id": channel,
 		"user_id": user, "command": command, "text": text, "trigger_id": "trig-" + strconv.Itoa(s.seq),
 	}})
+	s.notify()
+}
+
+// Raw queues data to be sent as one websocket message as it is: a malformed or oversized
+// frame. It expects no acknowledgement.
+func (s *Server) Raw(data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queue = append(s.queue, &envelope{raw: data})
 	s.notify()
 }
 
@@ -318,7 +336,11 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 		end := s.end
 		out := s.queue
 		s.queue = nil
-		s.inflight = append(s.inflight, out...)
+		for _, e := range out {
+			if e.raw == nil {
+				s.inflight = append(s.inflight, e)
+			}
+		}
 		changed := s.changed
 		s.mu.Unlock()
 		switch end {
@@ -333,6 +355,12 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, e := range out {
+			if e.raw != nil {
+				if conn.WriteMessage(websocket.TextMessage, e.raw) != nil {
+					return
+				}
+				continue
+			}
 			b, _ := json.Marshal(map[string]any{"type": e.kind, "envelope_id": e.id, "payload": e.payload,
 				"accepts_response_payload": e.kind == "slash_commands", "retry_attempt": e.retry, "retry_reason": retryReason(e.retry)})
 			if conn.WriteMessage(websocket.TextMessage, b) != nil {
