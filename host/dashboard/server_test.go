@@ -831,3 +831,28 @@ func TestServedUnderAName(t *testing.T) {
 		}
 	}
 }
+
+// Every state-changing route answers POST only, and only with the session's CSRF token.
+func TestEveryChangeNeedsPOSTAndTheCSRFToken(t *testing.T) {
+	h := newHarness(t, nil)
+	c, _ := h.login()
+	for _, path := range []string{"/plugins/files/enable", "/plugins/files/disable", "/plugins/files/remove", "/plugins/files/restore",
+		"/sessions/s-1/delete", "/keys/OPENAI_API_KEY/delete", "/approvals/1/revoke", "/skills/notes/restore"} {
+		t.Run(path, func(t *testing.T) {
+			if rec := h.do("GET", path, nil, c, nil); rec.Code != http.StatusMethodNotAllowed {
+				t.Errorf("GET: %d, want 405", rec.Code)
+			}
+			if rec := h.do("POST", path, url.Values{"version": {"0.1.0"}}, c, nil); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "missing or wrong CSRF token") {
+				t.Errorf("POST without the token: %d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	for _, path := range []string{"/keys", "/logout"} {
+		if rec := h.do("POST", path, url.Values{"name": {"X_KEY"}, "value": {"v"}}, c, nil); rec.Code != http.StatusForbidden {
+			t.Errorf("POST %s without the token: %d", path, rec.Code)
+		}
+	}
+	if info, _ := h.home.Registry.Get(context.Background(), "files"); !info.Enabled {
+		t.Error("a refused request changed the plugin")
+	}
+}
