@@ -194,16 +194,15 @@ func (a *Adapter) Receive(ctx context.Context, h gateway.Handler) error {
 // event handles one thing the Socket Mode client reports, in the order they came.
 func (a *Adapter) event(ctx context.Context, client *socketmode.Client, ev socketmode.Event, h gateway.Handler) {
 	switch ev.Type {
-	case socketmode.EventTypeConnecting:
+	case socketmode.EventTypeIncomingError, socketmode.EventTypeErrorBadMessage:
+		// A frame that could not be read; the library keeps the connection when it can and
+		// reconnects (Connecting) when it cannot.
 		return
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
 		h.Connected(false)
 		if e, ok := ev.Data.(*slack.ConnectionErrorEvent); ok && e.ErrorObj != nil {
 			a.log.Warn("slack: cannot connect; retrying with backoff", "err", a.redact(e.ErrorObj), "in", e.Backoff)
 		}
-		return
-	case socketmode.EventTypeIncomingError:
-		h.Connected(false)
 		return
 	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
 		h.Connected(true)

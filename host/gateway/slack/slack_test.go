@@ -286,9 +286,13 @@ func TestHostileEvents(t *testing.T) {
 	r.srv.Raw([]byte(`{"type":"events_api","envelope_id":"x","payload":{"type":"event_callback","event":{"type":"message","text":`))
 	r.srv.Raw([]byte(`{"type":"what_is_this","envelope_id":"y"}`))
 	r.srv.Raw([]byte(`[1,2,3]`))
+	r.srv.Raw([]byte(`{"type": nope}`))
 	r.srv.Push(slacktest.Message{Channel: "D42", User: "U42", Text: "still here"})
 	if s := next(t, r.srv); s.Text != "echo: still here" {
 		t.Fatalf("after hostile events the bot said %+v", s)
+	}
+	if states, err := r.db.GatewayStates(context.Background()); err != nil || len(states) != 1 || states[0].State != "connected" {
+		t.Fatalf("states %+v %v", states, err)
 	}
 	// A frame over the read limit ends the connection; the bot connects again.
 	<-r.srv.Connected
