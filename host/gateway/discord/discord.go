@@ -24,9 +24,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,6 +64,56 @@ type Adapter struct {
 	botID string
 	h     atomic.Pointer[gateway.Handler] // set by Receive
 	down  chan struct{}                   // a value when the connection was closed
+
+	mu   sync.Mutex
+	sock net.Conn // the gateway connection's socket, last dialled
+}
+
+// openTimeout bounds connecting to the gateway: the handshake, HELLO and READY. A server
+// that accepts the websocket and then says nothing has its socket closed.
+const openTimeout = 30 * time.Second
+
+// dial is the websocket dialer's: it keeps the socket so Receive can cut a connection attempt
+// that hangs.
+func (a *Adapter) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := (&net.Dialer{Timeout: openTimeout}).DialContext(ctx, network, addr)
+	if err == nil {
+		a.mu.Lock()
+		a.sock = c
+		a.mu.Unlock()
+	}
+	return c, err
+}
+
+// cut closes the last dialled socket.
+func (a *Adapter) cut() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.sock != nil {
+		a.sock.Close()
+	}
+}
+
+// open opens the gateway connection, or gives up when ctx ends or it takes openTimeout.
+func (a *Adapter) open(ctx context.Context) error {
+	opened := make(chan error, 1)
+	go func() { opened <- a.s.Open() }()
+	t := time.NewTimer(openTimeout)
+	defer t.Stop()
+	select {
+	case err := <-opened:
+		return err
+	case <-ctx.Done():
+		a.cut()
+		<-opened
+		return ctx.Err()
+	case <-t.C:
+		a.cut()
+		if err := <-opened; err != nil {
+			return fmt.Errorf("no HELLO and READY within %s: %w", openTimeout, err)
+		}
+		return nil
+	}
 }
 
 var _ gateway.Adapter = (*Adapter)(nil)
@@ -116,7 +168,7 @@ func New(token, apiURL string, log *slog.Logger) (*Adapter, error) {
 	}
 	a := &Adapter{token: token, s: s, log: log.With("platform", Platform), backoff: 5 * time.Second, down: make(chan struct{}, 1)}
 	s.Client = &http.Client{Timeout: 30 * time.Second, Transport: rebase{from: discordgo.EndpointAPI, to: base, rt: http.DefaultTransport}}
-	s.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 30 * time.Second}
+	s.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: openTimeout, NetDialContext: a.dial}
 	s.LogLevel = -1 // below LogError: discordgo logs nothing
 	s.ShouldReconnectOnError = false
 	s.ShouldReconnectVoiceOnSessionError = false
@@ -192,7 +244,11 @@ func (a *Adapter) Receive(ctx context.Context, h gateway.Handler) error {
 		case <-a.down: // from an earlier connection
 		default:
 		}
-		err := a.s.Open()
+		err := a.open(ctx)
+		if ctx.Err() != nil {
+			a.s.Close()
+			return ctx.Err()
+		}
 		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
 			if err == nil {
 				a.log.Info("discord: connected", "bot", a.botID)

@@ -205,6 +205,26 @@ func TestGatewayConnection(t *testing.T) {
 	}
 }
 
+// A gateway that accepts the websocket and then says nothing does not keep Receive from
+// returning when it is told to stop (SIGTERM).
+func TestReceiveStopsWhileConnecting(t *testing.T) {
+	srv := discordtest.New(token)
+	defer srv.Close()
+	srv.Silent()
+	a, err := discord.New(token, srv.URL, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Receive(ctx, newHandler()) }()
+	wait(t, srv.Dialled, "websocket")
+	cancel()
+	if err := wait(t, done, "receive to return"); err != context.Canceled {
+		t.Fatalf("receive: %v", err)
+	}
+}
+
 // What a message becomes: mentions and replies in a server, attachments, the bot's own
 // messages ignored.
 func TestMessages(t *testing.T) {

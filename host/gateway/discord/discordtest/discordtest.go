@@ -49,6 +49,8 @@ type Server struct {
 	Sessions chan string
 	// Heartbeats receives the sequence number of every heartbeat the bot sent.
 	Heartbeats chan int64
+	// Dialled receives a value for every gateway websocket the bot opened.
+	Dialled chan struct{}
 	// Rejected receives why the fake refused a request or a gateway message: a wrong token,
 	// a message over MaxContent, an unknown route.
 	Rejected chan string
@@ -62,6 +64,7 @@ type Server struct {
 	nextID    int64
 	intervalM int64 // heartbeat interval in milliseconds
 	ack       bool
+	silent    bool
 	intents   int64
 }
 
@@ -76,7 +79,7 @@ type dispatch struct {
 func New(token string) *Server {
 	s := &Server{
 		Token: token, Sent: make(chan Sent, 1024), Typing: make(chan string, 1024),
-		Sessions: make(chan string, 64), Heartbeats: make(chan int64, 1024), Rejected: make(chan string, 64),
+		Sessions: make(chan string, 64), Dialled: make(chan struct{}, 64), Heartbeats: make(chan int64, 1024), Rejected: make(chan string, 64),
 		nextID: 100000, intervalM: 41250, ack: true,
 	}
 	mux := http.NewServeMux()
@@ -100,6 +103,13 @@ func (s *Server) Heartbeat(interval time.Duration, ack bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.intervalM, s.ack = max(interval.Milliseconds(), 1), ack
+}
+
+// Silent makes the gateway accept websockets and then say nothing, not even HELLO.
+func (s *Server) Silent() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.silent = true
 }
 
 // Intents are the gateway intents the bot identified with last.
@@ -295,8 +305,17 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.Close()
+	select {
+	case s.Dialled <- struct{}{}:
+	default:
+	}
 	s.mu.Lock()
-	interval, ack := s.intervalM, s.ack
+	interval, ack, silent := s.intervalM, s.ack, s.silent
+	if silent {
+		s.mu.Unlock()
+		c.ReadMessage() // until the bot gives up
+		return
+	}
 	err = c.WriteJSON(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": interval}})
 	s.mu.Unlock()
 	if err != nil {
