@@ -2,6 +2,7 @@ package slack_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"github.com/hermes-agent/hermes/host/gateway/gatewaytest"
 	"github.com/hermes-agent/hermes/host/gateway/slack"
 	"github.com/hermes-agent/hermes/host/gateway/slack/slacktest"
+	"github.com/hermes-agent/hermes/sandbox/approval"
+	"github.com/hermes-agent/hermes/sandbox/classify"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -118,7 +121,14 @@ func TestConformance(t *testing.T) {
 // check what the adapter delivers and where replies go; the conformance test runs the agent.
 type echo struct{}
 
-func (echo) Run(_ context.Context, _ store.Session, text string, _ func(agent.Event)) (string, error) {
+func (echo) Run(ctx context.Context, _ store.Session, text string, _ func(agent.Event)) (string, error) {
+	if cmd, ok := strings.CutPrefix(text, "ask: "); ok {
+		d, err := gateway.Prompter{}.Ask(ctx, approval.Question{Command: cmd, Origin: "the agent", Verdict: classify.Verdict{Class: classify.Dangerous}})
+		return fmt.Sprintf("approved %v", d == approval.Once && err == nil), nil
+	}
+	if text == "code" {
+		return "Here:\n```go\n" + strings.Repeat("x := a < b && c > d // 40 characters....\n", 250) + "```\nDone.", nil
+	}
 	return "echo: " + text, nil
 }
 
@@ -202,6 +212,35 @@ func TestSlashCommands(t *testing.T) {
 			r.srv.Command("D42", "U42", tc.command, tc.text)
 			if s := next(t, r.srv); s.Channel != "D42" || !strings.HasPrefix(s.Text, tc.want) {
 				t.Fatalf("answered %+v", s)
+			}
+		})
+	}
+	// A question is answered with /hermes approve or /hermes deny, only by its asker.
+	for _, tc := range []struct {
+		name, channel, user, answer string
+		want                        []string
+	}{
+		{"approve", "D42", "U42", "approve", []string{"approved true"}},
+		{"deny", "D42", "U42", "deny", []string{"Denied.", "approved false"}},
+		{"another user", "C1", "U43", "approve", []string{"Only the user whose message started this turn"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.srv.Push(slacktest.Message{Channel: tc.channel, User: "U42", Text: "<@" + slacktest.BotUserID + "> ask: rm -rf ./x"})
+			if s := next(t, r.srv); !strings.Contains(s.Text, "Reply /approve or /deny") {
+				t.Fatalf("question %+v", s)
+			}
+			r.srv.Command(tc.channel, tc.user, "/hermes", tc.answer)
+			for _, want := range tc.want {
+				if s := next(t, r.srv); !strings.HasPrefix(s.Text, want) {
+					t.Fatalf("after %s: %+v, want %q", tc.answer, s, want)
+				}
+			}
+			if tc.name == "another user" {
+				r.srv.Command(tc.channel, "U42", "/hermes", "deny")
+				next(t, r.srv) // Denied.
+				if s := next(t, r.srv); s.Text != "approved false" {
+					t.Fatalf("the turn said %+v", s)
+				}
 			}
 		})
 	}
@@ -309,5 +348,37 @@ func TestHostileEvents(t *testing.T) {
 	ss, err := r.db.ListSessions(context.Background(), store.SessionFilter{Source: slack.Platform})
 	if err != nil || len(ss) != 2 {
 		t.Fatalf("sessions %+v %v", ss, err)
+	}
+}
+
+// A 10,000-character code block comes in parts of at most Limit characters, each a whole code
+// block (closed, and opened again in the next), escaped, that together are the answer.
+func TestCodeBlockSplit(t *testing.T) {
+	r := startRig(t)
+	r.srv.Push(slacktest.Message{Channel: "D42", User: "U42", Text: "code"})
+	want, _ := echo{}.Run(context.Background(), store.Session{}, "code", nil)
+	var got []string
+	for n := 0; n < len(want); {
+		s := next(t, r.srv)
+		if strings.Contains(s.Text, "<") || strings.Contains(s.Text, " && ") {
+			t.Fatalf("part %d is not escaped: %.80q", len(got), s.Text)
+		}
+		part := unescape.Replace(s.Text)
+		if c := len([]rune(part)); c > slack.Limit {
+			t.Fatalf("part %d has %d characters", len(got), c)
+		}
+		if strings.Count(part, "```")%2 != 0 {
+			t.Fatalf("part %d breaks a code block: %q ... %q", len(got), part[:40], part[len(part)-40:])
+		}
+		got = append(got, part)
+		n += len(part)
+	}
+	if len(got) < 4 {
+		t.Fatalf("%d parts", len(got))
+	}
+	joined := strings.Join(got, "\n")
+	joined = strings.ReplaceAll(joined, "\n```\n```go\n", "\n") // the fences added at the cuts
+	if strings.ReplaceAll(joined, "\n", "") != strings.ReplaceAll(want, "\n", "") {
+		t.Fatal("the parts do not make the answer")
 	}
 }
