@@ -112,6 +112,10 @@ func New(botToken, appToken, apiURL string, logger *slog.Logger) (*Adapter, erro
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionHTTPClient(&http.Client{Timeout: time.Minute}),
+		// Past a channel's rate (about one message a second) Slack answers 429 with Retry-After:
+		// a long reply's parts wait and go rather than being lost. After OptionHTTPClient, which
+		// it wraps.
+		slack.OptionRetry(3),
 		slack.OptionLog(log.New(io.Discard, "", 0)),
 	)
 	return a, nil

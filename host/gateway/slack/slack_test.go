@@ -382,3 +382,13 @@ func TestCodeBlockSplit(t *testing.T) {
 		t.Fatal("the parts do not make the answer")
 	}
 }
+
+// A reply refused for Slack's rate limit is sent again after Retry-After, not lost.
+func TestRateLimited(t *testing.T) {
+	r := startRig(t)
+	r.srv.RateLimit(1)
+	r.srv.Push(slacktest.Message{Channel: "D42", User: "U42", Text: "hi"})
+	if s := next(t, r.srv); s.Text != "echo: hi" {
+		t.Fatalf("reply %+v", s)
+	}
+}

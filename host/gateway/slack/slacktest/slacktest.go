@@ -63,6 +63,7 @@ type Server struct {
 	inflight []*envelope // sent, not acknowledged
 	changed  chan struct{}
 	end      string // "disconnect" or "cut": how to end the current connection
+	limited  int    // chat.postMessage calls still to refuse with 429
 	seq      int
 	conns    int
 	upgrader websocket.Upgrader
@@ -205,6 +206,14 @@ func (s *Server) Raw(data []byte) {
 	s.notify()
 }
 
+// RateLimit makes the next n chat.postMessage calls answer 429 Too Many Requests with
+// Retry-After: 0, as Slack does past a channel's rate.
+func (s *Server) RateLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited += n
+}
+
 // Disconnect asks the bot to reconnect, as Slack does before it ends a connection: a
 // "disconnect" message, then the connection closes.
 func (s *Server) Disconnect() { s.endConn("disconnect") }
@@ -254,6 +263,18 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, map[string]any{"ok": true, "url": "https://hermes-test.slack.com/", "team": "hermes test",
 			"user": "hermes", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID})
 	case "chat.postMessage":
+		s.mu.Lock()
+		limited := s.limited > 0
+		if limited {
+			s.limited--
+		}
+		s.mu.Unlock()
+		if limited {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(http.StatusTooManyRequests)
+			s.reply(w, map[string]any{"ok": false, "error": "ratelimited"})
+			return
+		}
 		channel := r.FormValue("channel")
 		s.Sent <- Sent{Channel: channel, Thread: r.FormValue("thread_ts"), Text: r.FormValue("text")}
 		s.mu.Lock()
