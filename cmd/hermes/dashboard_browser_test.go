@@ -89,7 +89,7 @@ func TestDashboardInBrowser(t *testing.T) {
 			b.open(t, "plugins", base+"/plugins")
 			b.contains(t, "table", "files", "textstats", "UNSIGNED", "enabled")
 			b.click(t, "plugin files", `a[href="/plugins/files"]`)
-			b.contains(t, "ul.grants", "may read files in your workspace")
+			b.contains(t, "ul.grants", "may read and write files in your workspace")
 			b.contains(t, "main", "files.read", "Kept versions")
 			b.click(t, "plugin textstats", `a[href="/plugins/textstats"]`, base+"/plugins")
 			b.contains(t, "ul.grants", "nothing: no files, no network, no secrets")

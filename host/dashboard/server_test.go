@@ -466,7 +466,7 @@ func TestPagesShowPluginsGrantsAndActivity(t *testing.T) {
 	}
 	checks := map[string][]string{
 		"/plugins":                         {"files", "UNSIGNED", "enabled"},
-		"/plugins/files":                   {"may read files in your workspace", "files.read", "Kept versions", "/workspace/a.txt"},
+		"/plugins/files":                   {"may read and write files in your workspace", "files.read", "Kept versions", "/workspace/a.txt"},
 		"/plugins/files/confirm/disable":   {"Disable plugin files?", `name="csrf"`},
 		"/activity":                        {"/workspace/a.txt", "chart.svg"},
 		"/activity?plugin=files&kind=fs":   {"/workspace/a.txt"},
@@ -619,7 +619,7 @@ func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
 		}
 		return info.Version, info.Granted.Grants()
 	}
-	h.updateFiles("0.2.0", "[capabilities]\nfs_read = [\"{workspace}\"]")
+	h.updateFiles("0.2.0", "[capabilities]\nfs_write = [\"{workspace}\"]")
 
 	page := h.do("GET", "/plugins/files", nil, c, nil).Body.String()
 	for _, want := range []string{`href="/plugins/files/confirm/restore?version=0.1.0"`, "<td>installed</td>"} {
@@ -653,7 +653,7 @@ func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
 		name, version, want string
 		code                int
 	}{
-		{"wider grants", "0.2.0", "files 0.2.0 had a permission it does not have now (may read files in your workspace); the dashboard does not grant anything: restore it on the command line with hermes plugins reset files --restore 0.2.0", http.StatusForbidden},
+		{"wider grants", "0.2.0", "files 0.2.0 had a permission it does not have now (may read and write files in your workspace); the dashboard does not grant anything: restore it on the command line with hermes plugins reset files --restore 0.2.0", http.StatusForbidden},
 		{"no version", "", "no version given: choose one of the kept versions on the plugin's page", http.StatusBadRequest},
 		{"not kept", "9.9.9", `no kept version "9.9.9" of files`, http.StatusNotFound},
 	}

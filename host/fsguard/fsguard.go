@@ -208,12 +208,23 @@ func (g *guardFS) Chmod(path string, perm fs.FileMode) experimentalsys.Errno {
 }
 
 // Rename implements experimentalsys.FS. Like os.Rename, it refuses to replace an existing
-// directory (EEXIST).
+// directory (EEXIST). A regular file renamed over another takes the replaced file's permission
+// bits, as an editor's save does: WASI preview 1 cannot chmod, and a file created by a guest is
+// 0600, so an atomic replace (temporary file, then rename) would otherwise drop a script's
+// executable bit and make shared files private.
 func (g *guardFS) Rename(from, to string) experimentalsys.Errno {
 	if !g.writable {
 		return experimentalsys.EROFS
 	}
-	return pathErrno(g.root.Rename(rel(from), rel(to)))
+	src, dst := rel(from), rel(to)
+	if old, err := g.root.Lstat(dst); err == nil && old.Mode().IsRegular() {
+		if fi, err := g.root.Lstat(src); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm() != old.Mode().Perm() {
+			if err := g.root.Chmod(src, old.Mode().Perm()); err != nil {
+				return pathErrno(err)
+			}
+		}
+	}
+	return pathErrno(g.root.Rename(src, dst))
 }
 
 // Rmdir implements experimentalsys.FS. os.Root has only Remove, which removes either kind, so

@@ -781,3 +781,63 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("content = %q", got)
 	}
 }
+
+// TestRenameKeepsReplacedMode: a file renamed over a regular file takes its permission bits (a
+// guest cannot chmod, so an atomic replace would turn every edited file into 0600); renaming
+// onto a new name or over a link keeps the file's own; setuid bits never travel.
+func TestRenameKeepsReplacedMode(t *testing.T) {
+	f := newFixture(t)
+	g := f.open(t, true)
+	mode := func(name string) fs.FileMode {
+		fi, err := os.Lstat(filepath.Join(f.ws, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Mode()
+	}
+	create := func(name string) {
+		file, errno := g.OpenFile(name, experimentalsys.O_WRONLY|experimentalsys.O_CREAT|experimentalsys.O_EXCL, 0o600)
+		if errno != 0 {
+			t.Fatal(errno)
+		}
+		file.Write([]byte("new"))
+		file.Close()
+	}
+	for _, tc := range []struct {
+		name   string
+		target string
+		before fs.FileMode // 0: no target file
+		want   fs.FileMode
+	}{
+		{"over an executable", "run.sh", 0o755, 0o755},
+		{"over a shared file", "shared.txt", 0o644, 0o644},
+		{"over a setuid file", "suid", 0o4755, 0o755},
+		{"to a new name", "fresh.txt", 0, 0o600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(f.ws, tc.target)
+			if tc.before != 0 {
+				os.WriteFile(p, []byte("old"), 0o600)
+				if err := os.Chmod(p, tc.before); err != nil {
+					t.Fatal(err)
+				}
+			}
+			create(".tmp-" + tc.target)
+			if errno := g.Rename(".tmp-"+tc.target, tc.target); errno != 0 {
+				t.Fatal(errno)
+			}
+			if got := mode(tc.target); got != tc.want {
+				t.Fatalf("mode %v, want %v", got, tc.want)
+			}
+		})
+	}
+	// Over a link: the link is replaced, the file it pointed to keeps its mode.
+	os.Chmod(filepath.Join(f.ws, "hello.txt"), 0o640)
+	create(".tmp-link")
+	if errno := g.Rename(".tmp-link", "inlink"); errno != 0 {
+		t.Fatal(errno)
+	}
+	if got := mode("inlink"); got != 0o600 || mode("hello.txt") != 0o640 {
+		t.Fatalf("over a link: %v, target %v", got, mode("hello.txt"))
+	}
+}

@@ -12,3 +12,9 @@ func listExport() int32 { return hermes.Run("list") }
 
 //go:wasmexport search
 func searchExport() int32 { return hermes.Run("search") }
+
+//go:wasmexport write
+func writeExport() int32 { return hermes.Run("write") }
+
+//go:wasmexport edit
+func editExport() int32 { return hermes.Run("edit") }

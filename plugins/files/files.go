@@ -1,12 +1,13 @@
-// Command files is hermes' first-party file plugin: it reads, lists and searches files in the
-// workspace the user granted (capability fs_read = ["{workspace}"]), which the plugin sees at
-// /workspace. It cannot see or change anything else.
+// Command files is hermes' first-party file plugin: it reads, lists, searches, writes and edits
+// files in the workspace the user granted (capability fs_write = ["{workspace}"]), which the
+// plugin sees at /workspace. It cannot see or change anything else; installed with only an
+// fs_read grant, write and edit fail and say so.
 //
 // Build:
 //
 //	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o files.wasm ./plugins/files
 //
-// The tools are plain Go in this file, so go test runs them natively against a temporary
+// The tools are plain Go in this file and write.go, so go test runs them natively against a temporary
 // directory; the wasm exports live in exports.go.
 package main
 
