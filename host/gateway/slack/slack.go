@@ -357,8 +357,12 @@ func (a *Adapter) command(c slack.SlashCommand, envelope string) gateway.Message
 			cmd = "/help"
 		}
 	}
+	id := c.TriggerID // one per invocation, the same if Slack sends it again
+	if id == "" {
+		id = envelope
+	}
 	return gateway.Message{
-		ID:     "command/" + envelope,
+		ID:     "command/" + id,
 		Chat:   gateway.Chat{ID: c.ChannelID, Private: strings.HasPrefix(c.ChannelID, "D")},
 		UserID: c.UserID,
 		Text:   strings.TrimSpace(cmd + " " + text),
