@@ -88,7 +88,7 @@ func TestRunCallsAPluginTool(t *testing.T) {
 	}
 	id := strings.Fields(strings.Split(list, "\n")[1])[0]
 	show := c.mustRun(t, "sessions", "show", id)
-	for _, want := range []string{"[user] how many words", "[assistant → textstats__count]", "[tool textstats__count]", "The tool says"} {
+	for _, want := range []string{"[user] how many words", "[assistant → textstats.count]", "[tool textstats.count]", "The tool says"} {
 		if !strings.Contains(show, want) {
 			t.Fatalf("show lacks %q:\n%s", want, show)
 		}
@@ -140,7 +140,7 @@ func TestChatThroughTerminal(t *testing.T) {
 	readUntil(t, tty, "you> ")
 	tty.Write([]byte("count a b\r"))
 	screen := readUntil(t, tty, "you> ")
-	if !strings.Contains(screen, "textstats__count") || !strings.Contains(screen, `"words":2`) {
+	if !strings.Contains(screen, "→ textstats.count") || strings.Contains(screen, "textstats__count") || !strings.Contains(screen, `"words":2`) {
 		t.Fatalf("chat screen:\n%s", screen)
 	}
 	tty.Write([]byte{4}) // Ctrl-D
@@ -150,6 +150,42 @@ func TestChatThroughTerminal(t *testing.T) {
 	}
 	if list := c.mustRun(t, "sessions", "list"); !strings.Contains(list, "count a b") {
 		t.Fatalf("chat session not saved:\n%s", list)
+	}
+}
+
+// TestChatCtrlCAtThePrompt: Ctrl-C while the prompt waits drops what was typed and shows a
+// fresh prompt; the next line is the next turn, not interrupted by the earlier Ctrl-C.
+func TestChatCtrlCAtThePrompt(t *testing.T) {
+	model := newScriptedModel(t, `{"text":"a b"}`)
+	c := agentCLI(t, model)
+	cmd := c.cmd("", "chat")
+	cmd.Stdin = nil
+	tty, err := pty.Start(cmd) // its own session, with the pty as its controlling terminal
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	readUntil(t, tty, "you> ")
+	tty.Write([]byte("half a thought"))
+	tty.Write([]byte{3}) // Ctrl-C: the terminal sends SIGINT and drops the typed line
+	if screen := readUntil(t, tty, "you> "); strings.Contains(screen, "interrupted") || strings.Contains(screen, "hermes>") {
+		t.Fatalf("Ctrl-C at the prompt:\n%s", screen)
+	}
+	tty.Write([]byte("count a b\r"))
+	screen := readUntil(t, tty, "you> ")
+	if strings.Contains(screen, "interrupted") || !strings.Contains(screen, "→ textstats.count") || !strings.Contains(screen, `"words":2`) {
+		t.Fatalf("the line after Ctrl-C:\n%s", screen)
+	}
+	model.mu.Lock()
+	first, _ := json.Marshal(model.requests[0]["messages"])
+	model.mu.Unlock()
+	if !strings.Contains(string(first), `"content":"count a b"`) || strings.Contains(string(first), "half a thought") {
+		t.Fatalf("the model was sent: %s", first)
+	}
+	tty.Write([]byte{4}) // Ctrl-D
+	io.ReadAll(tty)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("chat exit: %v", err)
 	}
 }
 

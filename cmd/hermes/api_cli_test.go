@@ -274,7 +274,7 @@ func TestAPIServesAgentWithPluginTool(t *testing.T) {
 		t.Fatalf("answer %q", got)
 	}
 	r = apiPost(t, p.url, key, chatRequestBody("count: x y", true))
-	if r.status != http.StatusOK || !strings.Contains(r.body, ": tool textstats__count") || !strings.HasSuffix(r.body, "data: [DONE]\n\n") ||
+	if r.status != http.StatusOK || !strings.Contains(r.body, ": tool textstats.count") || !strings.HasSuffix(r.body, "data: [DONE]\n\n") ||
 		!strings.Contains(r.body, `\"words\":2`) {
 		t.Fatalf("stream: %d %s", r.status, r.body)
 	}

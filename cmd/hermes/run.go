@@ -46,7 +46,7 @@ func runRun(ctx context.Context, env *environment, opts *runOptions) error {
 	onEvent := func(ev agent.Event) {
 		switch ev.Kind {
 		case agent.EventToolStart:
-			fmt.Fprintf(env.Err, "  → %s %s\n", ev.Tool, firstSentence(ev.Args))
+			fmt.Fprintf(env.Err, "  → %s %s\n", agent.DisplayName(ev.Tool), firstSentence(ev.Args))
 		case agent.EventRetry:
 			fmt.Fprintf(env.Err, "  … %s\n", ev.Text)
 		}

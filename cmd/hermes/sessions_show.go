@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hermes-agent/hermes/host/agent"
 )
 
 type sessionsShowOptions struct {
@@ -47,13 +49,13 @@ func runSessionsShow(ctx context.Context, env *environment, opts *sessionsShowOp
 	for _, m := range msgs {
 		switch {
 		case m.Role == "tool":
-			env.printf("[tool %s] %s\n", m.Name, firstSentence(m.Content))
+			env.printf("[tool %s] %s\n", agent.DisplayName(m.Name), firstSentence(m.Content))
 		case len(m.ToolCalls) > 0:
 			if m.Content != "" {
 				env.printf("[%s] %s\n", m.Role, m.Content)
 			}
 			for _, tc := range m.ToolCalls {
-				env.printf("[%s → %s] %s\n", m.Role, tc.Name, firstSentence(tc.Arguments))
+				env.printf("[%s → %s] %s\n", m.Role, agent.DisplayName(tc.Name), firstSentence(tc.Arguments))
 			}
 		default:
 			env.printf("[%s] %s\n", m.Role, m.Content)

@@ -846,6 +846,31 @@ func TestToolName(t *testing.T) {
 	}
 }
 
+func TestDisplayName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"files__read", "files.read"},
+		{"my-plugin__do_x", "my-plugin.do_x"},
+		{"hostile-loop__spin", "hostile-loop.spin"},
+		{"p__a__b", "p.a__b"},
+		{"terminal", "terminal"},
+		{"skill_view", "skill_view"},
+		{"__x", "__x"},
+		{"x__", "x__"},
+		{"Odd_Name__x", "Odd_Name__x"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := DisplayName(tc.in); got != tc.want {
+				t.Errorf("DisplayName(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, full := range []string{"files.read", "my-plugin.do_x", "web.fetch"} {
+		if got := DisplayName(ToolName(full)); got != full {
+			t.Errorf("DisplayName(ToolName(%q)) = %q", full, got)
+		}
+	}
+}
+
 func TestNewValidates(t *testing.T) {
 	db := openStore(t)
 	noop := func(context.Context, []byte) ([]byte, error) { return nil, nil }

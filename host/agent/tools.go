@@ -61,6 +61,23 @@ func ToolName(full string) string {
 	return s
 }
 
+// DisplayName is the name a person reads for a model-facing tool name: a plugin tool's
+// "files__read" is "files.read", as every other command names it; "terminal" and the skill
+// tools stay as they are. Plugin names have no '_', so the first "__" is where the plugin's
+// name ends.
+func DisplayName(name string) string {
+	plugin, tool, ok := strings.Cut(name, "__")
+	if !ok || plugin == "" || tool == "" {
+		return name
+	}
+	for i := 0; i < len(plugin); i++ {
+		if c := plugin[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return name
+		}
+	}
+	return plugin + "." + tool
+}
+
 func validToolName(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false

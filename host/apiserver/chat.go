@@ -413,7 +413,7 @@ func (sw *sseWriter) event(ev agent.Event) {
 		sw.chunk(chunkChoice{Delta: chunkDelta{Content: text}})
 	case agent.EventToolStart:
 		sw.start()
-		sw.raw(": tool " + oneLine(ev.Tool) + "\n\n")
+		sw.raw(": tool " + oneLine(agent.DisplayName(ev.Tool)) + "\n\n")
 	case agent.EventToolEnd:
 		sw.tools = true
 	case agent.EventRetry:

@@ -352,7 +352,7 @@ func TestStreaming(t *testing.T) {
 			lines = append(lines, sc.Text())
 		}
 	}
-	if len(lines) < 4 || !strings.Contains(lines[0], `"role":"assistant"`) || lines[1] != ": tool textstats__count" ||
+	if len(lines) < 4 || !strings.Contains(lines[0], `"role":"assistant"`) || lines[1] != ": tool textstats.count" ||
 		lines[len(lines)-1] != "data: [DONE]" || !strings.Contains(lines[len(lines)-2], `"finish_reason":"stop"`) {
 		t.Fatalf("stream:\n%s", strings.Join(lines, "\n"))
 	}

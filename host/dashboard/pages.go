@@ -16,6 +16,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/abi/manifest"
+	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/skills"
@@ -43,6 +44,7 @@ var funcs = template.FuncMap{
 	"limits":  install.LimitsLine,
 	"first":   install.FirstSentence,
 	"short":   func(s string) string { return s[:min(12, len(s))] },
+	"tool":    agent.DisplayName, // "files__read" as people read it: "files.read"
 	"snippet": snippet,
 }
 

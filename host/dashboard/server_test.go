@@ -406,6 +406,9 @@ func TestEverythingShownIsEscaped(t *testing.T) {
 	if body := h.do("GET", "/sessions/"+s.ID, nil, c, nil).Body.String(); !strings.Contains(body, "&lt;/pre&gt;&lt;script&gt;alert(2)") || !strings.Contains(body, "&lt;/pre&gt;&lt;/details&gt;&lt;script&gt;alert(3)") {
 		t.Errorf("transcript does not show the tool call and result as text:\n%s", body)
 	}
+	if body := h.do("GET", "/sessions/"+s.ID, nil, c, nil).Body.String(); !strings.Contains(body, "calls <code>files.read</code>") || !strings.Contains(body, "tool result <code>files.read</code>") || strings.Contains(body, "files__read") {
+		t.Errorf("transcript does not name the tool files.read:\n%s", body)
+	}
 	if body := h.do("GET", "/sessions?q=payload", nil, c, nil).Body.String(); !strings.Contains(body, "<mark>payload</mark>") {
 		t.Errorf("search snippet lacks the marked term:\n%s", body)
 	}
