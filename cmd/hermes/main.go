@@ -194,6 +194,8 @@ func newApp(s *streams) *cli.App {
 		Writer:    s.Out,
 		ErrWriter: s.Err,
 		Reader:    s.In,
+		// The hidden --generate-bash-completion flag the bash and zsh scripts ask (completion.go).
+		EnableBashCompletion: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "profile", Usage: "use ~/.hermes/profiles/`NAME` (or $HERMES_PROFILE)", Destination: &env.profile},
 			&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "debug, info, warn or error (plugin logs are info)", Destination: &env.logLevel},
@@ -316,6 +318,7 @@ func newApp(s *streams) *cli.App {
 			os.Exit(ExitUsage)
 		},
 	}
+	app.Commands = append(app.Commands, newCompletionCmd(env, app))
 	setUsageErrors(app.Commands)
 	return app
 }
