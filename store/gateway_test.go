@@ -100,7 +100,7 @@ func TestGatewayChatSessionFollowsSession(t *testing.T) {
 func TestMigrationAddsGatewayTables(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "state.db")
-	old, err := open(ctx, path, migrations[:len(migrations)-1])
+	old, err := open(ctx, path, migrations[:7])
 	if err != nil {
 		t.Fatal(err)
 	}

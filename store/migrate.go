@@ -321,6 +321,26 @@ CREATE TABLE gateway_status (
 	since    TEXT NOT NULL
 ) STRICT, WITHOUT ROWID;
 `,
+
+	// v9: a skill's verdict may be "advisory" (findings worth knowing that never block an
+	// install, such as unpinned installs): the skills table is rebuilt with the wider CHECK.
+	`
+CREATE TABLE skills_v9 (
+	name            TEXT NOT NULL PRIMARY KEY CHECK (name <> ''),
+	version         TEXT NOT NULL,
+	source          TEXT NOT NULL,
+	trust           TEXT NOT NULL CHECK (trust IN ('builtin', 'trusted', 'community', 'agent-created')),
+	content_sha256  TEXT NOT NULL,
+	scanner_version TEXT NOT NULL,
+	verdict         TEXT NOT NULL CHECK (verdict IN ('safe', 'advisory', 'caution', 'dangerous')),
+	findings        TEXT NOT NULL CHECK (json_valid(findings)),
+	dir             TEXT NOT NULL,
+	installed_at    TEXT NOT NULL
+) STRICT;
+INSERT INTO skills_v9 SELECT name, version, source, trust, content_sha256, scanner_version, verdict, findings, dir, installed_at FROM skills;
+DROP TABLE skills;
+ALTER TABLE skills_v9 RENAME TO skills;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

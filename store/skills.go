@@ -20,7 +20,7 @@ type SkillRecord struct {
 	Trust          string // builtin, trusted, community or agent-created
 	ContentSHA256  string // digest over every file of the skill (see host/skills)
 	ScannerVersion string
-	Verdict        string // safe, caution or dangerous
+	Verdict        string // safe, advisory, caution or dangerous
 	Findings       []byte // JSON array of the scanner's findings
 	Dir            string // where the skill's files are
 	InstalledAt    time.Time
@@ -34,7 +34,7 @@ type SkillVersion struct {
 
 var (
 	skillTrusts   = map[string]bool{"builtin": true, "trusted": true, "community": true, "agent-created": true}
-	skillVerdicts = map[string]bool{"safe": true, "caution": true, "dangerous": true}
+	skillVerdicts = map[string]bool{"safe": true, "advisory": true, "caution": true, "dangerous": true}
 )
 
 func (rec SkillRecord) validate() error {
@@ -48,7 +48,7 @@ func (rec SkillRecord) validate() error {
 	case !skillTrusts[rec.Trust]:
 		return fmt.Errorf("trust %q is not builtin, trusted, community or agent-created", rec.Trust)
 	case !skillVerdicts[rec.Verdict]:
-		return fmt.Errorf("verdict %q is not safe, caution or dangerous", rec.Verdict)
+		return fmt.Errorf("verdict %q is not safe, advisory, caution or dangerous", rec.Verdict)
 	case len(rec.Findings) > 0 && !json.Valid(rec.Findings):
 		return errors.New("findings are not valid JSON")
 	}

@@ -164,7 +164,7 @@ func TestSkillValidation(t *testing.T) {
 		{"empty dir", func(r *SkillRecord) { r.Dir = "" }, "skill directory is empty"},
 		{"bad digest", func(r *SkillRecord) { r.ContentSHA256 = "abc" }, `content digest "abc" is not 64 lowercase hex digits`},
 		{"bad trust", func(r *SkillRecord) { r.Trust = "root" }, `trust "root" is not builtin, trusted, community or agent-created`},
-		{"bad verdict", func(r *SkillRecord) { r.Verdict = "fine" }, `verdict "fine" is not safe, caution or dangerous`},
+		{"bad verdict", func(r *SkillRecord) { r.Verdict = "fine" }, `verdict "fine" is not safe, advisory, caution or dangerous`},
 		{"bad findings", func(r *SkillRecord) { r.Findings = []byte("{") }, "findings are not valid JSON"},
 	}
 	for _, tt := range tests {
@@ -187,5 +187,41 @@ func TestSkillValidation(t *testing.T) {
 	got, _ := db.GetSkill(ctx, "v")
 	if string(got.Findings) != "[]" || got.InstalledAt.Before(before) {
 		t.Fatalf("stored %+v", got)
+	}
+}
+
+// TestSkillsAdvisoryMigration: a database from before v9 keeps its skills, and only after the
+// migration takes the "advisory" verdict.
+func TestSkillsAdvisoryMigration(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/state.db"
+	old, err := open(ctx, path, migrations[:8])
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := testSkill("notes", "1.0.1")
+	kept.Verdict = "caution"
+	putSkill(t, old, kept, "skill.install")
+	advisory := testSkill("other", "2.0.0")
+	advisory.Verdict = "advisory"
+	if err := old.UpdateSkills(ctx, func(tx *SkillTx) error { return tx.Put(advisory) }); err == nil || !strings.Contains(err.Error(), "CHECK") {
+		t.Fatalf("v8 schema took an advisory verdict: %v", err)
+	}
+	old.Close()
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got, err := db.GetSkill(ctx, "notes"); err != nil || !reflect.DeepEqual(got, kept) {
+		t.Fatalf("after migration: %+v, %v", got, err)
+	}
+	putSkill(t, db, advisory, "skill.install")
+	if got, err := db.GetSkill(ctx, "other"); err != nil || got.Verdict != "advisory" {
+		t.Fatalf("advisory skill: %+v, %v", got, err)
+	}
+	if vs, err := db.SkillVersions(ctx, "notes"); err != nil || len(vs) != 1 {
+		t.Fatalf("kept versions after migration: %+v, %v", vs, err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,32 @@ func (e *environment) skillConfirm() func(context.Context, skills.Pending) (bool
 		printFindings(e.Out, p.Report.Findings)
 		q := fmt.Sprintf("%s %s has dangerous findings (listed above). Install it anyway? [y/N] ", p.Manifest.Name, p.Manifest.Version)
 		return confirm(e.In, e.Out, q), nil
+	}
+}
+
+// skillAccept is the informed override of a blocked install: at a terminal, each finding that
+// blocks the skill is shown in full and must be accepted on its own — a dangerous one by
+// typing "yes" — or the skill is refused. nil without a terminal, so the policy's refusal
+// stands; the API, MCP server and gateway have no such callback at all.
+func (e *environment) skillAccept() func(context.Context, skills.Pending, scan.Finding) (bool, error) {
+	if !e.IsTerm() {
+		return nil
+	}
+	first := true
+	return func(_ context.Context, p skills.Pending, f scan.Finding) (bool, error) {
+		if first {
+			first = false
+			e.printf("%s %s (trust %s) has findings its trust level does not allow:\n", p.Manifest.Name, orNone(p.Manifest.Version), p.Trust)
+			printFindings(e.Out, p.Report.Findings)
+			e.printf("Each can be accepted on its own after you have read it; any you do not accept refuses the skill.\n")
+		}
+		e.printf("\n%s:%d %s %s (%s)\n  %s\n  %s\n", f.File, f.Line, f.Severity, f.Category, f.Rule, f.Reason, f.Excerpt)
+		if f.Severity >= scan.Dangerous {
+			fmt.Fprint(e.Out, "Accept this dangerous finding? Type yes to accept it: ")
+			line, _ := bufio.NewReader(e.In).ReadString('\n')
+			return strings.TrimSpace(line) == "yes", nil
+		}
+		return confirm(e.In, e.Out, "Accept this finding? [y/N] "), nil
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/creack/pty"
+
+	"github.com/hermes-agent/hermes/store"
 )
 
 // skillsCorpus is a skill of testdata/skills.
@@ -246,4 +249,95 @@ func TestSkillsAskOnTerminal(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSkillsPublishedStyle installs the published-style skills of the corpus unchanged, with
+// the default trust and no terminal (issue 18): documentation, unpinned prerequisites, an
+// HTML viewer and a skill without front matter all go in, with at most advisory findings.
+func TestSkillsPublishedStyle(t *testing.T) {
+	c := newCLI(t)
+	for _, name := range []string{"agent-cli-reference", "artifact-viewer", "coding-agent-codex", "mcp-server-builder", "session-search-notes"} {
+		t.Run(name, func(t *testing.T) {
+			out := c.mustRun(t, "skills", "install", skillsCorpus(t, "benign", name))
+			if !strings.Contains(out, "Installed "+name) || !strings.Contains(out, "trust community") {
+				t.Fatalf("install:\n%s", out)
+			}
+			if !strings.Contains(out, "verdict advisory)") && !strings.Contains(out, "verdict safe)") {
+				t.Errorf("findings above advisory:\n%s", out)
+			}
+			if name == "session-search-notes" && !strings.Contains(out, "note: SKILL.md has no front matter: the name session-search-notes is taken from the directory") {
+				t.Errorf("the derived name is not mentioned:\n%s", out)
+			}
+			if name == "coding-agent-codex" && !strings.Contains(out, "installs @openai/codex without pinning a version") {
+				t.Errorf("package name:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestSkillsAcceptOnTerminal is the informed override: at a terminal each dangerous finding
+// of a blocked skill is shown and must be accepted by typing yes; anything else refuses.
+func TestSkillsAcceptOnTerminal(t *testing.T) {
+	tests := []struct {
+		name      string
+		answers   []string
+		installed bool
+	}{
+		{"yes to each", []string{"yes\r", "yes\r"}, true},
+		{"y is not enough", []string{"y\r"}, false},
+		{"the second refused", []string{"yes\r", "\r"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCLI(t)
+			cmd := c.cmd("", "skills", "install", skillsCorpus(t, "malicious", "supply-chain-curl-sh"))
+			cmd.Stdin = nil
+			tty, err := pty.Start(cmd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tty.Close()
+			for i, answer := range tt.answers {
+				screen := readUntil(t, tty, "Type yes to accept it: ")
+				if i == 0 && (!strings.Contains(screen, "supply-chain-pipe-to-shell") || !strings.Contains(screen, "install.sh")) {
+					t.Fatalf("asked without showing the finding:\n%s", screen)
+				}
+				tty.Write([]byte(answer))
+			}
+			rest, _ := io.ReadAll(tty)
+			cmd.Wait()
+			if got := strings.Contains(string(rest), "Installed quick-setup"); got != tt.installed {
+				t.Fatalf("answers %q: installed=%v\n%s", tt.answers, got, rest)
+			}
+			audit := auditText(t, c)
+			if tt.installed {
+				if !strings.Contains(string(rest), "You accepted 2 finding(s)") || !strings.Contains(audit, "accepted one by one on the terminal") {
+					t.Errorf("acceptance not shown or recorded:\n%s\n%s", rest, audit)
+				}
+				return
+			}
+			if cmd.ProcessState.ExitCode() != ExitDenied || !strings.Contains(audit, "declined") {
+				t.Fatalf("exit %d, audit:\n%s", cmd.ProcessState.ExitCode(), audit)
+			}
+		})
+	}
+}
+
+// auditText is the home's audit log, one entry a line.
+func auditText(t *testing.T, c *cliHome) string {
+	t.Helper()
+	db, err := store.Open(filepath.Join(c.home, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	log, err := db.AuditLog(context.Background(), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range log {
+		b.WriteString(e.Event + " " + e.Subject + ": " + e.Detail + "\n")
+	}
+	return b.String()
 }

@@ -58,7 +58,7 @@ func runSkillsInstall(ctx context.Context, env *environment, opts *skillsInstall
 	if err != nil {
 		return err
 	}
-	res, err := m.Install(ctx, opts.Source, skills.InstallOptions{Trust: trust, Force: opts.Force, Confirm: env.skillConfirm()})
+	res, err := m.Install(ctx, opts.Source, skills.InstallOptions{Trust: trust, Force: opts.Force, Confirm: env.skillConfirm(), Accept: env.skillAccept()})
 	if err != nil {
 		var blocked *skills.BlockedError
 		if errors.As(err, &blocked) && !opts.JSON && !blocked.Declined {
@@ -72,8 +72,14 @@ func runSkillsInstall(ctx context.Context, env *environment, opts *skillsInstall
 	}
 	s := res.Skill
 	env.printf("Installed %s %s (trust %s, verdict %s) in %s\n", s.Name, orNone(s.Version), s.Trust, s.Verdict, s.Dir)
+	if res.Manifest.Derived != "" {
+		env.printf("  note: %s\n", res.Manifest.Derived)
+	}
 	if res.Forced {
 		env.printf("Caution findings accepted with --force:\n")
+	}
+	if len(res.Accepted) > 0 {
+		env.printf("You accepted %d finding(s) one by one (recorded in the audit log). All findings:\n", len(res.Accepted))
 	}
 	printFindings(env.Out, s.Findings)
 	printTools(env.Out, res.Tools)

@@ -81,7 +81,7 @@ func listSkills(ctx context.Context, lib SkillLibrary) ([]byte, error) {
 	for _, s := range installed {
 		sum := skillSummary{Name: s.Name, Files: []string{}}
 		if data, err := readSkillFile(s.Dir, "SKILL.md"); err == nil {
-			if m, err := skills.ParseSkillMD(data); err == nil {
+			if m, err := skills.ParseSkillMDFor(data, s.Name); err == nil {
 				sum.Description, sum.Category, sum.Tags = m.Description, m.Category, m.Tags
 			}
 		}

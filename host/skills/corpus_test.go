@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hermes-agent/hermes/host/skills/scan"
@@ -17,35 +18,54 @@ func corpus(parts ...string) string {
 }
 
 // corpusCases is the expected judgement of every skill in testdata/skills: the verdict, and
-// categories that must be among the findings at that verdict's severity.
+// categories that must be among the findings at that verdict's severity. For the benign ones,
+// reasons lists the exact reason of every supply-chain-unpinned finding, in order: the
+// package names must be the packages, not the prose around them.
 var corpusCases = []struct {
 	dir        string
 	verdict    scan.Severity
 	categories []scan.Category
+	reasons    []string
 }{
-	{"benign/csv-report", scan.Safe, nil},
-	{"benign/git-commit-helper", scan.Safe, nil},
-	{"benign/release-notes", scan.Safe, nil},
-	{"benign/weather-brief", scan.Safe, nil},
+	{"benign/csv-report", scan.Safe, nil, nil},
+	{"benign/git-commit-helper", scan.Safe, nil, nil},
+	{"benign/release-notes", scan.Safe, nil, nil},
+	{"benign/weather-brief", scan.Safe, nil, nil},
+	// Published-style skills (issue 18): documentation of dangerous things, unpinned
+	// prerequisites, an HTML page with hidden containers, no front matter.
+	{"benign/agent-cli-reference", scan.Advisory, []scan.Category{scan.PromptInjection, scan.Destructive, scan.SupplyChain, scan.Exfiltration}, nil},
+	{"benign/artifact-viewer", scan.Safe, nil, nil},
+	{"benign/coding-agent-codex", scan.Advisory, []scan.Category{scan.SupplyChain}, []string{
+		"installs @openai/codex without pinning a version",
+		"installs openai without pinning a version"}},
+	{"benign/mcp-server-builder", scan.Advisory, []scan.Category{scan.SupplyChain}, []string{
+		"installs mcp without pinning a version",
+		"installs @modelcontextprotocol/sdk, zod without pinning a version",
+		"installs anthropic, mcp without pinning a version",
+		"installs mcp, httpx without pinning a version",
+		"installs anthropic, mcp without pinning a version",
+		"requires anthropic>=0.39.0 without pinning a version",
+		"requires mcp>=1.1.0 without pinning a version"}},
+	{"benign/session-search-notes", scan.Safe, nil, nil},
 
-	{"malicious/credential-literals", scan.Dangerous, []scan.Category{scan.Credential}},
-	{"malicious/destructive-cleanup", scan.Dangerous, []scan.Category{scan.Destructive}},
-	{"malicious/exfil-env-dump", scan.Dangerous, []scan.Category{scan.Exfiltration}},
-	{"malicious/exfil-markdown-image", scan.Dangerous, []scan.Category{scan.Exfiltration}},
-	{"malicious/exfil-ssh-key", scan.Dangerous, []scan.Category{scan.Exfiltration}},
-	{"malicious/injection-override", scan.Dangerous, []scan.Category{scan.PromptInjection}},
-	{"malicious/obfuscation-hex", scan.Dangerous, []scan.Category{scan.Obfuscation, scan.SupplyChain}},
-	{"malicious/persistence-cron-rc", scan.Dangerous, []scan.Category{scan.Persistence}},
-	{"malicious/reverse-shell", scan.Dangerous, []scan.Category{scan.ReverseShell}},
-	{"malicious/supply-chain-curl-sh", scan.Dangerous, []scan.Category{scan.SupplyChain}},
-	{"malicious/supply-chain-unpinned", scan.Caution, []scan.Category{scan.SupplyChain}},
-	{"malicious/tunnel-expose", scan.Dangerous, []scan.Category{scan.ReverseShell}},
+	{"malicious/credential-literals", scan.Dangerous, []scan.Category{scan.Credential}, nil},
+	{"malicious/destructive-cleanup", scan.Dangerous, []scan.Category{scan.Destructive}, nil},
+	{"malicious/exfil-env-dump", scan.Dangerous, []scan.Category{scan.Exfiltration}, nil},
+	{"malicious/exfil-markdown-image", scan.Dangerous, []scan.Category{scan.Exfiltration}, nil},
+	{"malicious/exfil-ssh-key", scan.Dangerous, []scan.Category{scan.Exfiltration}, nil},
+	{"malicious/injection-override", scan.Dangerous, []scan.Category{scan.PromptInjection}, nil},
+	{"malicious/obfuscation-hex", scan.Dangerous, []scan.Category{scan.Obfuscation, scan.SupplyChain}, nil},
+	{"malicious/persistence-cron-rc", scan.Dangerous, []scan.Category{scan.Persistence}, nil},
+	{"malicious/reverse-shell", scan.Dangerous, []scan.Category{scan.ReverseShell}, nil},
+	{"malicious/supply-chain-curl-sh", scan.Dangerous, []scan.Category{scan.SupplyChain}, nil},
+	{"malicious/supply-chain-unpinned", scan.Caution, []scan.Category{scan.SupplyChain}, nil},
+	{"malicious/tunnel-expose", scan.Dangerous, []scan.Category{scan.ReverseShell}, nil},
 	// evasions
-	{"malicious/evasion-base64-shell", scan.Dangerous, []scan.Category{scan.Obfuscation, scan.SupplyChain}},
-	{"malicious/evasion-html-comment", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.SupplyChain}},
-	{"malicious/evasion-lookalikes", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.SupplyChain}},
-	{"malicious/evasion-split-strings", scan.Dangerous, []scan.Category{scan.Exfiltration}},
-	{"malicious/evasion-zero-width", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.Exfiltration}},
+	{"malicious/evasion-base64-shell", scan.Dangerous, []scan.Category{scan.Obfuscation, scan.SupplyChain}, nil},
+	{"malicious/evasion-html-comment", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.SupplyChain}, nil},
+	{"malicious/evasion-lookalikes", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.SupplyChain}, nil},
+	{"malicious/evasion-split-strings", scan.Dangerous, []scan.Category{scan.Exfiltration}, nil},
+	{"malicious/evasion-zero-width", scan.Dangerous, []scan.Category{scan.PromptInjection, scan.Exfiltration}, nil},
 }
 
 // TestCorpusVerdicts scans every corpus skill as the installer does and checks its verdict and
@@ -59,13 +79,24 @@ func TestCorpusVerdicts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+			man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), filepath.Base(tc.dir))
 			if err != nil {
 				t.Fatal(err)
 			}
 			r := scan.Scan(files, scan.Options{DeclaredEnv: man.EnvNames()})
 			if r.Verdict != tc.verdict {
 				t.Fatalf("verdict %s, want %s:\n%s", r.Verdict, tc.verdict, findingsText(r.Findings))
+			}
+			if strings.HasPrefix(tc.dir, "benign/") {
+				var reasons []string
+				for _, f := range r.Findings {
+					if f.Rule == "supply-chain-unpinned" {
+						reasons = append(reasons, f.Reason)
+					}
+				}
+				if !slices.Equal(reasons, tc.reasons) {
+					t.Errorf("unpinned-install reasons:\n  %s\nwant\n  %s", strings.Join(reasons, "\n  "), strings.Join(tc.reasons, "\n  "))
+				}
 			}
 			got := r.Categories(tc.verdict)
 			for _, c := range tc.categories {
@@ -101,11 +132,11 @@ func TestCorpusInstall(t *testing.T) {
 		t.Run(tc.dir, func(t *testing.T) {
 			m, db, root := newTestManager(t)
 			res, err := m.Install(ctx, corpus(tc.dir), InstallOptions{})
-			if tc.verdict == scan.Safe {
+			if strings.HasPrefix(tc.dir, "benign/") {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.Skill.Verdict != scan.Safe || res.Skill.Trust != TrustCommunity {
+				if res.Skill.Verdict != tc.verdict || res.Skill.Trust != TrustCommunity || res.Forced || res.Decision != Allow {
 					t.Fatalf("installed %+v", res.Skill)
 				}
 				return

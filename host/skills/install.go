@@ -27,6 +27,13 @@ type InstallOptions struct {
 	// Confirm is asked when the policy says ask (an agent-created skill with dangerous
 	// findings). nil means there is no one to ask, and the skill is refused.
 	Confirm func(ctx context.Context, p Pending) (bool, error)
+	// Accept is the informed override of a block: asked about each finding that makes the
+	// policy refuse the skill, most severe first, it lets a person who has read a finding
+	// accept it. The skill is installed only when every such finding is accepted, and the
+	// audit entry lists them. Only a person at a terminal may be asked: the CLI sets it when
+	// its input and output are a terminal, and the API server, MCP server, gateway and agent
+	// never do. nil refuses as the policy says. --force (caution findings) is checked first.
+	Accept func(ctx context.Context, p Pending, f scan.Finding) (bool, error)
 }
 
 // Pending is a skill waiting for a person's decision.
@@ -46,6 +53,9 @@ type InstallResult struct {
 	Forced   bool         `json:"forced"`   // a caution block was overridden
 	Reused   bool         `json:"reused"`   // this exact content was already kept and is active again
 	Tools    []ToolStatus `json:"tools"`
+	// Accepted are the findings a person accepted one by one at the terminal (see
+	// InstallOptions.Accept); the policy would have refused the skill for them.
+	Accepted []scan.Finding `json:"accepted,omitempty"`
 }
 
 // Install installs the skill at source, a directory or a .tar.gz archive. A skill the policy
@@ -58,11 +68,11 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 	if _, err := ParseTrust(string(opts.Trust)); err != nil {
 		return nil, err
 	}
-	files, label, err := fetch(source)
+	files, label, dir, err := fetch(source)
 	if err != nil {
 		return nil, err
 	}
-	return m.install(ctx, files, label, opts, "skill.install", "")
+	return m.install(ctx, files, label, dir, opts, "skill.install", "")
 }
 
 // InstallBundled installs (or reinstalls) the bundled skill name with trust builtin.
@@ -74,7 +84,7 @@ func (m *Manager) InstallBundled(ctx context.Context, name string) (*InstallResu
 	if err != nil {
 		return nil, err
 	}
-	return m.install(ctx, files, "bundled:"+name, InstallOptions{Trust: TrustBuiltin}, "skill.install", "")
+	return m.install(ctx, files, "bundled:"+name, name, InstallOptions{Trust: TrustBuiltin}, "skill.install", "")
 }
 
 func (m *Manager) isBundled(name string) bool {
@@ -87,9 +97,10 @@ func (m *Manager) isBundled(name string) bool {
 
 // install runs the pipeline on files already read from label: parse, quarantine, scan,
 // decide, place, install tools, record. The lock and the audit entry (event, its detail
-// starting with note when given) are written in one transaction.
-func (m *Manager) install(ctx context.Context, files []scan.File, label string, opts InstallOptions, event, note string) (*InstallResult, error) {
-	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+// starting with note when given) are written in one transaction. dir is the name of the
+// source's directory, which names a skill whose SKILL.md has no front matter.
+func (m *Manager) install(ctx context.Context, files []scan.File, label, dir string, opts InstallOptions, event, note string) (*InstallResult, error) {
+	man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), dir)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +117,22 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label string, 
 		Findings: report.Findings, Decision: res.Decision}
 	switch res.Decision {
 	case Block:
-		if report.Verdict != scan.Caution || !opts.Force {
+		switch {
+		case report.Verdict == scan.Caution && opts.Force:
+			res.Forced = true
+		case opts.Accept != nil:
+			accepted, declined, err := acceptEach(ctx, opts, Pending{Manifest: man, Source: label, Trust: opts.Trust, Report: report})
+			if err != nil {
+				return nil, fmt.Errorf("accept findings of skill %s: %w", man.Name, err)
+			}
+			if declined != nil {
+				blocked.Declined = true
+				return nil, m.auditBlock(ctx, blocked, label, "declined "+findingRef(*declined)+" at the terminal")
+			}
+			res.Accepted = accepted
+		default:
 			return nil, m.auditBlock(ctx, blocked, label, "")
 		}
-		res.Forced = true
 	case Ask:
 		if opts.Confirm == nil {
 			return nil, m.auditBlock(ctx, blocked, label, "no one to ask")
@@ -161,6 +184,13 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label string, 
 	if res.Decision == Ask {
 		detail += ", dangerous findings accepted on the terminal"
 	}
+	if len(res.Accepted) > 0 {
+		refs := make([]string, len(res.Accepted))
+		for i, f := range res.Accepted {
+			refs[i] = findingRef(f)
+		}
+		detail += ", accepted one by one on the terminal after review: " + strings.Join(refs, "; ")
+	}
 	if hadPrev {
 		detail += fmt.Sprintf(", replacing %s (sha256 %s)", orDash(prev.Version), prev.ContentSHA256)
 	}
@@ -180,6 +210,34 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label string, 
 	}
 	m.logger.Info("skill installed", "skill", man.Name, "version", man.Version, "trust", opts.Trust, "verdict", report.Verdict.String())
 	return res, nil
+}
+
+// acceptEach asks opts.Accept about every finding the policy of opts.Trust refuses, most
+// severe first, and stops at the first one declined.
+func acceptEach(ctx context.Context, opts InstallOptions, p Pending) (accepted []scan.Finding, declined *scan.Finding, err error) {
+	var blocking []scan.Finding
+	for _, f := range p.Report.Findings {
+		if Decide(opts.Trust, f.Severity) != Allow {
+			blocking = append(blocking, f)
+		}
+	}
+	slices.SortStableFunc(blocking, func(a, b scan.Finding) int { return int(b.Severity) - int(a.Severity) })
+	for i, f := range blocking {
+		ok, err := opts.Accept(ctx, p, f)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !ok {
+			return nil, &blocking[i], nil
+		}
+		accepted = append(accepted, f)
+	}
+	return accepted, nil, nil
+}
+
+// findingRef names a finding in the audit log: severity, rule, place.
+func findingRef(f scan.Finding) string {
+	return fmt.Sprintf("%s %s at %s:%d", f.Severity, f.Rule, f.File, f.Line)
 }
 
 // auditBlock records a refusal and returns it.
@@ -322,7 +380,7 @@ func (m *Manager) InstallEvolved(ctx context.Context, dir, note string) (*Instal
 	if err != nil {
 		return nil, err
 	}
-	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+	man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), filepath.Base(dir))
 	if err != nil {
 		return nil, err
 	}
@@ -334,5 +392,5 @@ func (m *Manager) InstallEvolved(ctx context.Context, dir, note string) (*Instal
 	if trust == TrustBuiltin {
 		trust = TrustTrusted
 	}
-	return m.install(ctx, files, "evolved:"+man.Name, InstallOptions{Trust: trust}, "skill.evolve", note)
+	return m.install(ctx, files, "evolved:"+man.Name, man.Name, InstallOptions{Trust: trust}, "skill.evolve", note)
 }

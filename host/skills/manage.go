@@ -66,7 +66,7 @@ func (m *Manager) Inspect(ctx context.Context, name string) (*Details, error) {
 	d := &Details{Skill: s, Tools: []string{}}
 	if files, err := loadDir(s.Dir, s.Dir); err != nil {
 		d.ManifestError = err.Error()
-	} else if man, err := ParseSkillMD(fileData(files, "SKILL.md")); err != nil {
+	} else if man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), s.Name); err != nil {
 		d.ManifestError = err.Error()
 	} else {
 		d.Manifest = &man
@@ -156,7 +156,7 @@ func (m *Manager) audit(s Skill) AuditResult {
 	}
 	r.Modified = contentHash(files) != s.ContentSHA256
 	var declared []string
-	if man, err := ParseSkillMD(fileData(files, "SKILL.md")); err != nil {
+	if man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), s.Name); err != nil {
 		r.Problem = err.Error()
 	} else {
 		declared = man.EnvNames()
@@ -224,7 +224,7 @@ func (m *Manager) Reset(ctx context.Context, name string, opts ResetOptions) (*R
 		if err != nil {
 			return nil, err
 		}
-		res, err := m.install(ctx, files, "bundled:"+name, InstallOptions{Trust: TrustBuiltin}, "skill.reset", "restored the bundled version")
+		res, err := m.install(ctx, files, "bundled:"+name, name, InstallOptions{Trust: TrustBuiltin}, "skill.reset", "restored the bundled version")
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +270,7 @@ func readCopy(dir, name string) ([]scan.File, Manifest, scan.Report, error) {
 	if err != nil {
 		return nil, Manifest{}, scan.Report{}, err
 	}
-	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
+	man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), name)
 	if err != nil {
 		return nil, Manifest{}, scan.Report{}, err
 	}

@@ -26,6 +26,9 @@ type Manifest struct {
 	// Ignored lists front-matter keys hermes does not use (other agents' settings, typos):
 	// they are accepted, and shown, so a misspelt key is noticed.
 	Ignored []string `json:"ignored,omitempty"`
+	// Derived says where name and description came from when SKILL.md has no front matter
+	// (see [ParseSkillMDFor]); empty when the front matter gave them.
+	Derived string `json:"derived,omitempty"`
 }
 
 // EnvVar is one entry of required_environment_variables: a bare name, or a mapping with name,
@@ -67,6 +70,86 @@ var (
 	platforms = map[string]bool{"linux": true, "macos": true, "windows": true}
 	envKeys   = map[string]bool{"name": true, "prompt": true, "help": true, "required_for": true}
 )
+
+// ParseSkillMDFor is [ParseSkillMD] for a SKILL.md in a directory named dir, which also
+// accepts a SKILL.md without front matter, as several published skills are (they start with a
+// "# Title" line): the name is then taken from dir (lower-cased, other characters turned into
+// hyphens) and the description from the first paragraph of text, and Derived says so.
+func ParseSkillMDFor(data []byte, dir string) (Manifest, error) {
+	text := strings.TrimPrefix(strings.ReplaceAll(string(data), "\r\n", "\n"), "\ufeff")
+	if len(data) > MaxSkillMDBytes || strings.HasPrefix(text, "---\n") || strings.TrimSpace(text) == "" {
+		return ParseSkillMD(data)
+	}
+	m := Manifest{Name: slug(dir), Description: firstParagraph(text)}
+	switch {
+	case m.Name == "":
+		return Manifest{}, invalidf("SKILL.md has no front matter and the directory name %q does not make a skill name; add front matter with name: and description:", dir)
+	case m.Description == "":
+		return Manifest{}, invalidf("SKILL.md has no front matter and no paragraph of text to describe the skill; add front matter with name: and description:")
+	}
+	m.Derived = fmt.Sprintf("SKILL.md has no front matter: the name %s is taken from the directory and the description from the first paragraph", m.Name)
+	return m, nil
+}
+
+// slug makes a skill name of a directory name: "My_Skill" is my-skill.
+func slug(dir string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(dir) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			hyphen = false
+		} else {
+			hyphen = true
+		}
+	}
+	if b.Len() > maxNameLen {
+		return strings.TrimRight(b.String()[:maxNameLen], "-")
+	}
+	return b.String()
+}
+
+// firstParagraph is the first paragraph of markdown text that is not a heading, a code block,
+// an HTML comment or a list, its lines joined, clipped to the description limit.
+func firstParagraph(text string) string {
+	var para []string
+	fence, comment := "", false
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case fence != "":
+			if strings.HasPrefix(t, fence) {
+				fence = ""
+			}
+			continue
+		case comment:
+			comment = !strings.Contains(t, "-->")
+			continue
+		case strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~"):
+			fence = t[:3]
+			continue
+		case strings.HasPrefix(t, "<!--"):
+			comment = !strings.Contains(t, "-->")
+			continue
+		}
+		if t == "" || strings.HasPrefix(t, "#") || strings.HasPrefix(t, "|") || strings.HasPrefix(t, "- ") ||
+			strings.HasPrefix(t, "* ") || strings.HasPrefix(t, "<") || strings.HasPrefix(t, "![") {
+			if len(para) > 0 {
+				break
+			}
+			continue
+		}
+		para = append(para, t)
+	}
+	d := strings.Join(para, " ")
+	if len(d) > maxDescription {
+		d = strings.TrimSpace(d[:strings.LastIndexByte(d[:maxDescription-4], ' ')+1]) + "…"
+	}
+	return d
+}
 
 // ParseSkillMD reads SKILL.md's front matter: the YAML between a first line "---" and the next
 // "---" (or "..."). name and description are required; name is lowercase letters, digits and

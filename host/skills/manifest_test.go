@@ -3,6 +3,7 @@ package skills
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -67,6 +68,49 @@ func TestParseSkillMD(t *testing.T) {
 			}
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("error does not match ErrInvalid")
+			}
+		})
+	}
+}
+
+// TestParseSkillMDFor: a SKILL.md without front matter (several published skills start with
+// "# Title") takes its name from the directory and its description from the first paragraph.
+func TestParseSkillMDFor(t *testing.T) {
+	long := strings.Repeat("word ", 300)
+	tests := []struct {
+		name, dir, md string
+		want          Manifest
+		wantErr       string
+	}{
+		{"title and paragraph", "session-search", "# Session search\n\nFinds earlier\nconversations.\n\nMore.\n",
+			Manifest{Name: "session-search", Description: "Finds earlier conversations."}, ""},
+		{"directory name made a skill name", "My_Skill v2", "\ufeff# T\r\n\r\n<!-- note -->\r\n```sh\r\nls\r\n```\r\n![logo](a.png)\r\nDoes things.\r\n",
+			Manifest{Name: "my-skill-v2", Description: "Does things."}, ""},
+		{"long paragraph clipped", "x", "# X\n\n" + long, Manifest{Name: "x"}, ""},
+		{"no paragraph", "x", "# Only a title\n", Manifest{}, "no paragraph of text"},
+		{"no usable directory name", "__", "# T\n\nText.\n", Manifest{}, "does not make a skill name"},
+		{"front matter still parsed strictly", "x", "---\nname: Bad Name\ndescription: d\n---\n", Manifest{}, "must be lowercase letters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseSkillMDFor([]byte(tt.md), tt.dir)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrInvalid) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != tt.want.Name || !strings.Contains(m.Derived, "no front matter") || !strings.Contains(m.Derived, m.Name) {
+				t.Fatalf("manifest %+v", m)
+			}
+			if tt.want.Description != "" && m.Description != tt.want.Description {
+				t.Errorf("description %q, want %q", m.Description, tt.want.Description)
+			}
+			if len(m.Description) > maxDescription || m.Description == "" {
+				t.Errorf("description of %d bytes", len(m.Description))
 			}
 		})
 	}

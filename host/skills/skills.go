@@ -74,12 +74,13 @@ const (
 	Ask   Decision = "ask" // only a person at a terminal may allow it
 )
 
-// policy is the install policy: trust level × verdict (safe, caution, dangerous).
-var policy = map[Trust][3]Decision{
-	TrustBuiltin:      {Allow, Allow, Allow},
-	TrustTrusted:      {Allow, Allow, Block},
-	TrustCommunity:    {Allow, Block, Block},
-	TrustAgentCreated: {Allow, Allow, Ask},
+// policy is the install policy: trust level × verdict (safe, advisory, caution, dangerous).
+// An advisory finding never blocks.
+var policy = map[Trust][4]Decision{
+	TrustBuiltin:      {Allow, Allow, Allow, Allow},
+	TrustTrusted:      {Allow, Allow, Allow, Block},
+	TrustCommunity:    {Allow, Allow, Block, Block},
+	TrustAgentCreated: {Allow, Allow, Allow, Ask},
 }
 
 // Decide applies the install policy. An unknown trust level is treated as community.
@@ -88,7 +89,7 @@ func Decide(trust Trust, verdict scan.Severity) Decision {
 	if !ok {
 		row = policy[TrustCommunity]
 	}
-	return row[min(max(int(verdict), 0), 2)]
+	return row[min(max(int(verdict), 0), len(row)-1)]
 }
 
 // Errors, matched with errors.Is.
@@ -145,7 +146,7 @@ func (e *BlockedError) Error() string {
 		return fmt.Sprintf("skill %s %s blocked: %s skills may not have caution findings (%s); review them and install with --force to accept them",
 			e.Name, e.Version, e.Trust, cats)
 	}
-	return fmt.Sprintf("skill %s %s blocked: dangerous findings (%s), which %s skills may not have and --force does not override",
+	return fmt.Sprintf("skill %s %s blocked: dangerous findings (%s), which %s skills may not have and --force does not override; to accept them one by one after reading each, install from a terminal",
 		e.Name, e.Version, cats, e.Trust)
 }
 

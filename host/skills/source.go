@@ -200,18 +200,20 @@ func loadFS(fsys fs.FS, dir, label string) ([]scan.File, error) {
 // read, whatever the headers claim). A single top-level directory holding SKILL.md is taken as
 // the skill's root, as `tar czf skill.tar.gz my-skill/` makes. macOS resource forks
 // (__MACOSX/, ._name) are skipped.
-func loadTarGz(file, label string) ([]scan.File, error) {
+//
+// It returns the files and the top-level directory it stripped, if any.
+func loadTarGz(file, label string) ([]scan.File, string, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("open skill archive: %w", err)
+		return nil, "", fmt.Errorf("open skill archive: %w", err)
 	}
 	defer f.Close()
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		return nil, invalidf("%s is not a regular file", label)
+		return nil, "", invalidf("%s is not a regular file", label)
 	}
 	zr, err := gzip.NewReader(f)
 	if err != nil {
-		return nil, invalidf("%s is not a gzip-compressed tar archive: %v", label, err)
+		return nil, "", invalidf("%s is not a gzip-compressed tar archive: %v", label, err)
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
@@ -223,16 +225,16 @@ func loadTarGz(file, label string) ([]scan.File, error) {
 			break
 		}
 		if err != nil {
-			return nil, invalidf("%s is not a valid tar.gz archive: %v", label, err)
+			return nil, "", invalidf("%s is not a valid tar.gz archive: %v", label, err)
 		}
 		if entries > 4*MaxFiles {
-			return nil, invalidf("%s has more than %d entries", label, 4*MaxFiles)
+			return nil, "", invalidf("%s has more than %d entries", label, 4*MaxFiles)
 		}
 		name := strings.TrimPrefix(hdr.Name, "./")
 		name = strings.TrimSuffix(name, "/")
 		base := path.Base(name)
 		if hdr.Size < 0 || hdr.Size > MaxFileBytes {
-			return nil, invalidf("%s: %s is %d bytes, more than the %d MiB a skill file may have", label, hdr.Name, hdr.Size, MaxFileBytes>>20)
+			return nil, "", invalidf("%s: %s is %d bytes, more than the %d MiB a skill file may have", label, hdr.Name, hdr.Size, MaxFileBytes>>20)
 		}
 		switch hdr.Typeflag {
 		case tar.TypeXGlobalHeader:
@@ -242,52 +244,55 @@ func loadTarGz(file, label string) ([]scan.File, error) {
 				continue
 			}
 			if err := c.checkName(name); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			continue
 		case tar.TypeReg, tar.TypeRegA:
 			if strings.HasPrefix(name, "__MACOSX/") || strings.HasPrefix(base, "._") {
 				// Skipping still reads the entry; count it against the total.
 				if skipped += hdr.Size; c.total+skipped > MaxTotalBytes {
-					return nil, invalidf("%s is larger than %d MiB in all", label, MaxTotalBytes>>20)
+					return nil, "", invalidf("%s is larger than %d MiB in all", label, MaxTotalBytes>>20)
 				}
 				continue
 			}
 			if err := c.add(name, hdr.Size, tr); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		case tar.TypeSymlink, tar.TypeLink:
-			return nil, invalidf("%s: %s is a link (to %q); skills may not contain links", label, hdr.Name, hdr.Linkname)
+			return nil, "", invalidf("%s: %s is a link (to %q); skills may not contain links", label, hdr.Name, hdr.Linkname)
 		default:
-			return nil, invalidf("%s: %s is not a regular file or directory (tar type %q)", label, hdr.Name, hdr.Typeflag)
+			return nil, "", invalidf("%s: %s is not a regular file or directory (tar type %q)", label, hdr.Name, hdr.Typeflag)
 		}
 	}
-	stripTopDir(c)
-	return c.done()
+	top := stripTopDir(c)
+	files, err := c.done()
+	return files, top, err
 }
 
-// stripTopDir makes a single top-level directory holding SKILL.md the root.
-func stripTopDir(c *collector) {
+// stripTopDir makes a single top-level directory holding SKILL.md the root, and returns its
+// name ("" when there is none).
+func stripTopDir(c *collector) string {
 	if len(c.files) == 0 {
-		return
+		return ""
 	}
 	for _, f := range c.files {
 		if f.Path == "SKILL.md" {
-			return
+			return ""
 		}
 	}
 	top, _, ok := strings.Cut(c.files[0].Path, "/")
 	if !ok {
-		return
+		return ""
 	}
 	for _, f := range c.files {
 		if !strings.HasPrefix(f.Path, top+"/") {
-			return
+			return ""
 		}
 	}
 	for i := range c.files {
 		c.files[i].Path = strings.TrimPrefix(c.files[i].Path, top+"/")
 	}
+	return top
 }
 
 // contentHash is the skill's digest: SHA-256 over "hermes-skill-v1\n" and one line
@@ -338,31 +343,46 @@ func writeFiles(dir string, files []scan.File) error {
 }
 
 // fetch reads a source: a skill directory or a .tar.gz / .tgz archive of one. It returns the
-// files and the source as recorded in the lock.
-func fetch(source string) ([]scan.File, string, error) {
+// files, the source as recorded in the lock, and the name of the skill's directory (the
+// archive's top-level directory, else its name without the extension).
+func fetch(source string) ([]scan.File, string, string, error) {
 	abs, err := filepath.Abs(source)
 	if err != nil {
-		return nil, "", fmt.Errorf("resolve skill source %s: %w", source, err)
+		return nil, "", "", fmt.Errorf("resolve skill source %s: %w", source, err)
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", &kindError{msg: fmt.Sprintf("skill source %s does not exist; give a skill directory or a .tar.gz", source), kind: ErrInvalid, err: err}
+			return nil, "", "", &kindError{msg: fmt.Sprintf("skill source %s does not exist; give a skill directory or a .tar.gz", source), kind: ErrInvalid, err: err}
 		}
-		return nil, "", fmt.Errorf("skill source %s: %w", source, err)
+		return nil, "", "", fmt.Errorf("skill source %s: %w", source, err)
 	}
 	lower := strings.ToLower(abs)
 	switch {
 	case fi.IsDir():
 		files, err := loadDir(abs, abs)
-		return files, "dir:" + abs, err
+		return files, "dir:" + abs, filepath.Base(abs), err
 	case fi.Mode().IsRegular() && (strings.HasSuffix(lower, ".tar.gz") || strings.HasSuffix(lower, ".tgz")):
-		files, err := loadTarGz(abs, abs)
-		return files, "file:" + abs, err
+		files, top, err := loadTarGz(abs, abs)
+		return files, "file:" + abs, archiveDir(top, filepath.Base(abs)), err
 	case fi.Mode().IsRegular() && path.Base(filepath.ToSlash(lower)) == "skill.md":
-		return nil, "", invalidf("%s is a file; give the skill's directory (%s)", source, filepath.Dir(abs))
+		return nil, "", "", invalidf("%s is a file; give the skill's directory (%s)", source, filepath.Dir(abs))
 	}
-	return nil, "", invalidf("skill source %s is neither a directory nor a .tar.gz archive", source)
+	return nil, "", "", invalidf("skill source %s is neither a directory nor a .tar.gz archive", source)
+}
+
+// archiveDir names the skill directory of an archive: its top-level directory, else the
+// archive's file name without .tar.gz or .tgz.
+func archiveDir(top, file string) string {
+	if top != "" {
+		return top
+	}
+	for _, ext := range []string{".tar.gz", ".tgz"} {
+		if len(file) > len(ext) && strings.EqualFold(file[len(file)-len(ext):], ext) {
+			return file[:len(file)-len(ext)]
+		}
+	}
+	return file
 }
 
 // ReadDir reads an installed (or staged) skill directory the way an install does: no

@@ -22,11 +22,11 @@ func TestLoadTarGz(t *testing.T) {
 			{name: "__MACOSX/packed/._SKILL.md", body: "resource fork"},
 			{name: "packed/._a.md", body: "resource fork"},
 		})
-		files, err := loadTarGz(path, "x.tar.gz")
+		files, top, err := loadTarGz(path, "x.tar.gz")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(files) != 2 || files[0].Path != "SKILL.md" || files[1].Path != "references/a.md" {
+		if len(files) != 2 || files[0].Path != "SKILL.md" || files[1].Path != "references/a.md" || top != "packed" {
 			t.Fatalf("files %v", paths(files))
 		}
 	})
@@ -59,7 +59,7 @@ func TestLoadTarGz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadTarGz(writeTarGz(t, tt.entries), "x.tar.gz")
+			_, _, err := loadTarGz(writeTarGz(t, tt.entries), "x.tar.gz")
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("error = %v\nwant    %s", err, tt.want)
 			}
@@ -74,7 +74,7 @@ func TestLoadTarGz(t *testing.T) {
 		for i := range MaxFiles {
 			entries = append(entries, tarEntry{name: "f/" + strings.Repeat("a", 1+i%50) + string(rune('a'+i%26)) + itoa(i), body: "x"})
 		}
-		_, err := loadTarGz(writeTarGz(t, entries), "x.tar.gz")
+		_, _, err := loadTarGz(writeTarGz(t, entries), "x.tar.gz")
 		if err == nil || !strings.Contains(err.Error(), "more than 1000 files") {
 			t.Fatalf("error = %v", err)
 		}
@@ -82,7 +82,7 @@ func TestLoadTarGz(t *testing.T) {
 	t.Run("not gzip", func(t *testing.T) {
 		p := filepath.Join(t.TempDir(), "x.tar.gz")
 		os.WriteFile(p, []byte("plain text"), 0o600)
-		if _, err := loadTarGz(p, "x.tar.gz"); err == nil || !strings.HasPrefix(err.Error(), "x.tar.gz is not a gzip-compressed tar archive") {
+		if _, _, err := loadTarGz(p, "x.tar.gz"); err == nil || !strings.HasPrefix(err.Error(), "x.tar.gz is not a gzip-compressed tar archive") {
 			t.Fatalf("error = %v", err)
 		}
 	})
@@ -108,14 +108,14 @@ func TestLoadDir(t *testing.T) {
 
 func TestFetch(t *testing.T) {
 	dir := writeSkill(t, map[string]string{"SKILL.md": skillMD("d", "1", "x")})
-	if _, label, err := fetch(dir); err != nil || label != "dir:"+dir {
+	if _, label, name, err := fetch(dir); err != nil || label != "dir:"+dir || name != filepath.Base(dir) {
 		t.Fatalf("fetch dir: %q %v", label, err)
 	}
 	for _, tt := range []struct{ source, want string }{
 		{filepath.Join(dir, "missing"), "does not exist; give a skill directory or a .tar.gz"},
 		{filepath.Join(dir, "SKILL.md"), "is a file; give the skill's directory"},
 	} {
-		_, _, err := fetch(tt.source)
+		_, _, _, err := fetch(tt.source)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrInvalid) {
 			t.Errorf("fetch %s: %v", tt.source, err)
 		}

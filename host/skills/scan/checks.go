@@ -155,7 +155,13 @@ func (s *scanner) unpinned(c *ctx, v text) {
 		if m[4] >= 0 {
 			verb = strings.ToLower(strings.TrimSpace(v.s[m[4]:m[5]]))
 		}
-		args := strings.Fields(v.s[m[6]:m[7]])
+		// The command ends at a closing backtick (`pip install x` or set y) and at the first
+		// word of prose after it (pip install x and restart).
+		end := m[7]
+		if i := strings.IndexByte(v.s[m[6]:end], '`'); i >= 0 {
+			end = m[6] + i
+		}
+		args := commandWords(strings.Fields(v.s[m[6]:end]))
 		var bad []string
 		switch {
 		case tool == "npx" || tool == "bunx" || verb == "dlx":
@@ -214,9 +220,33 @@ func (s *scanner) unpinned(c *ctx, v text) {
 		}
 		if len(bad) > 0 {
 			c.add(v.lineAt(m[0]), SupplyChain, Caution, "supply-chain-unpinned",
-				"installs "+strings.Join(bad, ", ")+" without pinning a version", v.s[m[0]:m[1]])
+				"installs "+strings.Join(bad, ", ")+" without pinning a version", v.s[m[0]:end])
 		}
 	}
+}
+
+// proseWords end a command written inline in a sentence: "pip install foo or set bar".
+var proseWords = map[string]bool{"and": true, "or": true, "then": true, "to": true, "with": true, "if": true,
+	"first": true, "before": true, "after": true, "so": true, "which": true, "from": true, "into": true, "for": true,
+	"in": true, "on": true, "when": true, "the": true, "a": true, "an": true, "is": true, "are": true, "installs": true,
+	"once": true, "as": true, "via": true, "using": true, "also": true, "it": true, "that": true, "this": true}
+
+// commandWords keeps the words of an install command up to where prose resumes: a word such
+// as "or" or "then", or the word that ends a sentence (its "." or "," removed), or a
+// parenthesis.
+func commandWords(words []string) []string {
+	for i, w := range words {
+		if proseWords[strings.ToLower(w)] || strings.HasPrefix(w, "(") {
+			return words[:i]
+		}
+		if t := strings.TrimRight(w, ".,:;!?)"); t != w {
+			if t == "" {
+				return words[:i]
+			}
+			return append(words[:i:i], t)
+		}
+	}
+	return words
 }
 
 func hasAnyFlag(args []string, flags ...string) bool {
@@ -467,14 +497,19 @@ var (
 )
 
 // html flags text a markdown renderer hides from the user but an agent still reads: HTML
-// comments addressed to the agent, and elements styled invisible.
-func (s *scanner) html(c *ctx, n text) {
+// comments addressed to the agent, and, in markdown (SKILL.md and its references), elements
+// styled invisible. A skill's own HTML pages hide and show their elements from their scripts
+// as every web page does; the agent does not read them as instructions.
+func (s *scanner) html(c *ctx, n text, markdown bool) {
 	for _, m := range htmlCommentRE.FindAllStringSubmatchIndex(n.s, -1) {
 		body := prose(logical(n.slice(m[2], m[3]))).s
 		if agentWordRE.MatchString(body) && imperativeRE.MatchString(body) {
 			c.add(n.lineAt(m[0]), PromptInjection, Caution, "hidden-html-comment",
 				"gives instructions in an HTML comment, which the user does not see rendered", body)
 		}
+	}
+	if !markdown {
+		return
 	}
 	for _, m := range hiddenStyleRE.FindAllStringIndex(n.s, -1) {
 		c.add(n.lineAt(m[0]), PromptInjection, Caution, "hidden-html-element",

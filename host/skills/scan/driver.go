@@ -16,12 +16,15 @@ type ctx struct {
 	// prefix goes before rule ids of findings in decoded text ("base64:").
 	prefix string
 	depth  int
+	// docs marks a markdown file's documentation lines (see weigh); nil for other text.
+	docs *docLines
 }
 
 func (c *ctx) add(line int, cat Category, sev Severity, rule, reason, matched string) {
 	if c.at > 0 {
 		line = c.at
 	}
+	sev, reason = c.weigh(line, cat, sev, rule, reason, matched)
 	c.s.add(Finding{File: c.file, Line: line, Category: cat, Severity: sev, Rule: c.prefix + rule,
 		Reason: reason, Excerpt: excerpt(matched)})
 }
@@ -36,12 +39,15 @@ func (s *scanner) scanText(c *ctx, src string, kind fileKind) {
 	s.hidden(c, raw)
 	n := normalize(raw)
 	s.decodeBlobs(c, n)
-	s.html(c, n)
+	s.html(c, n, kind == kindMarkdown)
 	s.credentials(c, n)
 
 	segs := []segment{{code: true, start: 0, end: len(n.s)}}
 	if kind == kindMarkdown {
 		segs = segments(n)
+		if c.depth == 0 && c.at == 0 {
+			c.docs = documentation(n, segs)
+		}
 	}
 	for _, seg := range segs {
 		part := n.slice(seg.start, seg.end)

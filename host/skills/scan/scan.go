@@ -27,7 +27,7 @@ import (
 
 // ScannerVersion identifies the rules. Change it whenever a rule is added, removed or changed,
 // so `hermes skills audit` knows an installed skill was judged by older rules.
-const ScannerVersion = "1"
+const ScannerVersion = "2"
 
 // Limits that keep a scan's time and memory bounded whatever it is given. A typical skill
 // (tens of KiB) scans in milliseconds; text crafted to trip every rule on every line scans at
@@ -49,10 +49,16 @@ const (
 
 // Severity is how bad a finding is. A report's verdict is the worst severity among its
 // findings, Safe when there are none.
+//
+// Severity follows context: a command in a fenced shell block, a script or an instruction in
+// prose weighs what its rule says; the same text in documentation (a table row, a help
+// listing, a list of commands that are blocked or asked about) or with a placeholder instead
+// of a real target (curl ... | bash) weighs less, often only [Advisory].
 type Severity int
 
 const (
 	Safe      Severity = iota // nothing found
+	Advisory                  // a caution that never blocks an install: worth knowing, routine in published skills
 	Caution                   // worth a human look; may be legitimate
 	Dangerous                 // hostile on its face
 )
@@ -61,6 +67,8 @@ func (s Severity) String() string {
 	switch s {
 	case Safe:
 		return "safe"
+	case Advisory:
+		return "advisory"
 	case Caution:
 		return "caution"
 	case Dangerous:
@@ -74,12 +82,14 @@ func ParseSeverity(s string) (Severity, error) {
 	switch s {
 	case "safe":
 		return Safe, nil
+	case "advisory":
+		return Advisory, nil
 	case "caution":
 		return Caution, nil
 	case "dangerous":
 		return Dangerous, nil
 	}
-	return Safe, fmt.Errorf("unknown severity %q: use safe, caution or dangerous", s)
+	return Safe, fmt.Errorf("unknown severity %q: use safe, advisory, caution or dangerous", s)
 }
 
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"regexp"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -21,6 +22,7 @@ func (s *scanner) shell(c *ctx, part text, session bool) {
 	if session || promptedLines(part.s) {
 		code = promptCommands(part)
 	}
+	code = dropSlashCommands(code)
 	if strings.TrimSpace(code.s) == "" {
 		return
 	}
@@ -161,6 +163,35 @@ func promptCommands(t text) text {
 			continue
 		}
 		continued = strings.HasSuffix(strings.TrimRight(l.text, " \t\r"), "\\")
+	}
+	return b.text()
+}
+
+// slashCommandRE is a chat slash command at the start of a line (/skill github-pr, /model x):
+// text typed into hermes' chat, not a program at the root of the file system.
+var slashCommandRE = regexp.MustCompile(`^[ \t]*/[a-z][a-z0-9_-]*(?:[ \t]|$)`)
+
+// dropSlashCommands blanks the lines of t that are chat slash commands, keeping line numbers,
+// so the classifier does not read "/skill NAME" as procps' skill(1).
+func dropSlashCommands(t text) text {
+	if !strings.Contains(t.s, "/") {
+		return t
+	}
+	b := newBuilder(len(t.s))
+	changed := false
+	for _, l := range splitLines(t.s) {
+		end := l.off + len(l.text)
+		if slashCommandRE.MatchString(l.text) {
+			changed = true
+		} else {
+			b.copy(t, l.off, end)
+		}
+		if end < len(t.s) {
+			b.copy(t, end, end+1)
+		}
+	}
+	if !changed {
+		return t
 	}
 	return b.text()
 }
