@@ -275,9 +275,9 @@ func TestSkillsPublishedStyle(t *testing.T) {
 	}
 }
 
-// TestSkillsAcceptOnTerminal is the informed override: at a terminal each dangerous finding
+// TestSkillsAcceptFindingsOnTerminal is the informed override: at a terminal each dangerous finding
 // of a blocked skill is shown and must be accepted by typing yes; anything else refuses.
-func TestSkillsAcceptOnTerminal(t *testing.T) {
+func TestSkillsAcceptFindingsOnTerminal(t *testing.T) {
 	tests := []struct {
 		name      string
 		answers   []string
