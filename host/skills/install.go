@@ -209,7 +209,38 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label, dir str
 		return nil, fmt.Errorf("record skill %s: %w", man.Name, err)
 	}
 	m.logger.Info("skill installed", "skill", man.Name, "version", man.Version, "trust", opts.Trust, "verdict", report.Verdict.String())
+	m.pruneVersions(ctx, man.Name, final)
 	return res, nil
+}
+
+// KeptVersions is how many versions of a skill are kept for `reset --restore`, as for plugins.
+const KeptVersions = 5
+
+// pruneVersions forgets all but the KeptVersions most recent versions of a skill and deletes
+// their files; the active copy (current) is never deleted. Failing to prune loses nothing, so
+// it is only logged.
+func (m *Manager) pruneVersions(ctx context.Context, name, current string) {
+	vs, err := m.db.SkillVersions(ctx, name)
+	if err != nil || len(vs) <= KeptVersions {
+		return
+	}
+	base := filepath.Join(m.root, name) + string(filepath.Separator)
+	for _, v := range vs[KeptVersions:] {
+		if v.Dir == current {
+			continue
+		}
+		err := m.db.UpdateSkills(ctx, func(tx *store.SkillTx) error { return tx.DropVersion(name, v.Version, v.ContentSHA256) })
+		if err != nil {
+			m.logger.Warn("skill install: could not forget an old version", "skill", name, "version", v.Version, "err", err)
+			continue
+		}
+		// Only a directory inside the skill's own, whatever the database says.
+		if strings.HasPrefix(v.Dir, base) && !strings.Contains(v.Dir[len(base):], "..") {
+			if err := os.RemoveAll(v.Dir); err != nil {
+				m.logger.Warn("skill install: could not delete an old version", "dir", v.Dir, "err", err)
+			}
+		}
+	}
 }
 
 // acceptEach asks opts.Accept about every finding the policy of opts.Trust refuses, most

@@ -3,6 +3,7 @@ package skills
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -346,4 +347,35 @@ func TestInstallAcceptEach(t *testing.T) {
 			t.Errorf("recorded: %+v", skills)
 		}
 	})
+}
+
+// TestInstallKeepsFiveVersions: like plugins, a skill keeps its five most recent versions;
+// older ones are forgotten and their files deleted.
+func TestInstallKeepsFiveVersions(t *testing.T) {
+	ctx := context.Background()
+	m, db, root := newTestManager(t)
+	var dirs []string
+	for i := 1; i <= KeptVersions+2; i++ {
+		res, err := m.Install(ctx, writeSkill(t, map[string]string{"SKILL.md": skillMD("many", fmt.Sprintf("1.0.%d", i), "Body.")}), InstallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, res.Skill.Dir)
+	}
+	vs, err := db.SkillVersions(ctx, "many")
+	if err != nil || len(vs) != KeptVersions {
+		t.Fatalf("%d versions kept, want %d: %v", len(vs), KeptVersions, err)
+	}
+	if vs[0].Version != fmt.Sprintf("1.0.%d", KeptVersions+2) {
+		t.Errorf("newest kept is %s", vs[0].Version)
+	}
+	for i, d := range dirs {
+		_, err := os.Stat(d)
+		if gone := i < 2; gone != os.IsNotExist(err) {
+			t.Errorf("version %d: stat %v (gone: %v)", i+1, err, gone)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "many")); len(entries) != KeptVersions {
+		t.Errorf("%d directories on disk", len(entries))
+	}
 }
