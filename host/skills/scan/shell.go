@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"regexp"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -169,7 +168,7 @@ func promptCommands(t text) text {
 
 // slashCommandRE is a chat slash command at the start of a line (/skill github-pr, /model x):
 // text typed into hermes' chat, not a program at the root of the file system.
-var slashCommandRE = regexp.MustCompile(`^[ \t]*/[a-z][a-z0-9_-]*(?:[ \t]|$)`)
+var slashCommandRE = lazy(`^[ \t]*/[a-z][a-z0-9_-]*(?:[ \t]|$)`)
 
 // dropSlashCommands blanks the lines of t that are chat slash commands, keeping line numbers,
 // so the classifier does not read "/skill NAME" as procps' skill(1).

@@ -2,7 +2,6 @@ package scan
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -76,7 +75,7 @@ func (b *builder) text() text { return text{s: string(b.b), line: b.line} }
 
 // replaceAll returns t with every match of re replaced by repl(match); inserted bytes take
 // the line of the match's first byte.
-func replaceAll(t text, re *regexp.Regexp, repl func(m []string) string) text {
+func replaceAll(t text, re *lazyRE, repl func(m []string) string) text {
 	locs := re.FindAllStringSubmatchIndex(t.s, -1)
 	if len(locs) == 0 {
 		return t
@@ -101,7 +100,10 @@ func replaceAll(t text, re *regexp.Regexp, repl func(m []string) string) text {
 // lre compiles a case-insensitive pattern that never matches across a line break: outside
 // brackets \s becomes [\t\v\f\r ], inside them \s loses \n, and every negated class [^…] gets
 // \n added. Rules can then be run over a whole view at once yet still mean "on one line".
-func lre(pattern string) *regexp.Regexp {
+func lre(pattern string) *lazyRE { return &lazyRE{pattern: pattern, line: true} }
+
+// linePattern is the rewriting lre describes.
+func linePattern(pattern string) string {
 	var b strings.Builder
 	b.WriteString("(?im)")
 	inClass, negated := false, false
@@ -143,7 +145,7 @@ func lre(pattern string) *regexp.Regexp {
 			b.WriteByte(c)
 		}
 	}
-	return regexp.MustCompile(b.String())
+	return b.String()
 }
 
 // trimToRune cuts a trailing incomplete UTF-8 sequence off b.

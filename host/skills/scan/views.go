@@ -2,24 +2,23 @@ package scan
 
 import (
 	"path"
-	"regexp"
 	"strings"
 )
 
 var (
 	// A backslash at the end of a line continues the command on the next one.
-	continuationRE = regexp.MustCompile(`\\\r?\n[ \t]*`)
+	continuationRE = lazy(`\\\r?\n[ \t]*`)
 	// Concatenated string literals: "cu" + "rl", 'a'.'b', `a` + `b`, across lines too.
 	// ("cu""rl" needs nothing: dropping the quotes joins it.)
-	concatRE = regexp.MustCompile("[\"'`][ \t\r\n]*[+.][ \t\r\n]*[\"'`]")
+	concatRE = lazy("[\"'`][ \t\r\n]*[+.][ \t\r\n]*[\"'`]")
 	// A backslash before an ordinary character means that character (c\url is curl).
-	escapeRE = regexp.MustCompile(`\\([A-Za-z0-9_~./:@-])`)
+	escapeRE = lazy(`\\([A-Za-z0-9_~./:@-])`)
 	// Simple assignments whose value may be spliced into a later command ($a$b):
 	// shell (a=cu, export A=x) and scripting languages (const h = "…").
 	shellAssignRE  = lre(`(?:^|[;&|(]\s*|\bexport\s+|\blocal\s+|\breadonly\s+|\bdeclare\s+(?:-\w+\s+)?)([a-z_][a-z0-9_]*)=([^\s;&|)]+)`)
 	scriptAssignRE = lre(`(?:^|\b(?:const|let|var)\s+)([a-z_][a-z0-9_]*)\s*=\s*([^\s;,()+]+)\s*;?\s*$`)
 	assignMs       []matcher // shellAssignRE and scriptAssignRE with their filters (set in init)
-	varRefRE       = regexp.MustCompile(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
+	varRefRE       = lazy(`\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?`)
 )
 
 // logical builds the view rules read line by line: continuation lines joined, split and
@@ -115,7 +114,7 @@ const (
 	kindCode                     // any other text: scripts, data, templates
 )
 
-var shebangShellRE = regexp.MustCompile(`\b(ba|z|k|da)?sh\b`)
+var shebangShellRE = lazy(`\b(ba|z|k|da)?sh\b`)
 
 var shellExts = map[string]bool{".sh": true, ".bash": true, ".zsh": true, ".ksh": true, ".command": true}
 
@@ -144,7 +143,7 @@ type segment struct {
 	start, end int    // byte offsets of the content (fence lines excluded)
 }
 
-var fenceRE = regexp.MustCompile("^ {0,3}(`{3,}|~{3,})[ \t]*\\{?\\.?([^\\s`{}]*)")
+var fenceRE = lazy("^ {0,3}(`{3,}|~{3,})[ \t]*\\{?\\.?([^\\s`{}]*)")
 
 // segments splits a markdown view into prose and fenced code blocks. Front matter is prose: an
 // agent reads the description too.
@@ -204,4 +203,4 @@ var shellLangs = map[string]bool{"": true, "sh": true, "bash": true, "shell": tr
 var sessionLangs = map[string]bool{"console": true, "terminal": true, "shell-session": true,
 	"shellsession": true, "sh-session": true, "bash-session": true}
 
-var inlineCodeRE = regexp.MustCompile("`([^`\n]+)`")
+var inlineCodeRE = lazy("`([^`\n]+)`")
