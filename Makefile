@@ -21,7 +21,7 @@ WAT_WASM := $(WAT_SRC:.wat=.wasm)
 
 PDK_WASM := testdata/pdk/echo/echo.wasm
 # hyper-mcp plugins of our own, written with go-pdk against hyper-mcp's published protocol
-HYPERMCP_WASM := testdata/compat/hypermcp-v1/hypermcp-v1.wasm
+HYPERMCP_WASM := testdata/compat/hypermcp-v1/hypermcp-v1.wasm testdata/compat/hypermcp-v2/hypermcp-v2.wasm
 # go-pdk's examples, unchanged, built from the module cache as upstream builds them with the
 # standard Go compiler (-tags std: a WASI command whose main is the plugin): the compatibility
 # matrix's go-pdk modules. (Its tiny_main.go variants need TinyGo, which is not installed.)

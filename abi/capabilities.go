@@ -17,10 +17,15 @@ const (
 	CapKV      Capability = "kv"
 	CapLog     Capability = "log"
 	CapExec    Capability = "exec"
+	// The capabilities of hyper-mcp's v2 imports that reach the model or the user through
+	// the client a call was made for (hermes mcp serve's MCP client).
+	CapSampling    Capability = "sampling"    // create_message: ask the client's model
+	CapElicitation Capability = "elicitation" // create_elicitation: ask the user a question
+	CapRoots       Capability = "roots"       // list_roots: the folders the client shares
 )
 
 // AllCapabilities lists every capability in the order they are shown to users.
-var AllCapabilities = []Capability{CapHTTP, CapFSRead, CapFSWrite, CapEnv, CapKV, CapLog, CapExec}
+var AllCapabilities = []Capability{CapHTTP, CapFSRead, CapFSWrite, CapEnv, CapKV, CapLog, CapExec, CapSampling, CapElicitation, CapRoots}
 
 // Placeholders allowed at the start of fs_read / fs_write entries.
 const (
@@ -45,6 +50,11 @@ type Capabilities struct {
 	KV      bool     `toml:"kv" json:"kv,omitempty"`
 	Log     bool     `toml:"log" json:"log,omitempty"`
 	Exec    bool     `toml:"exec" json:"exec,omitempty"`
+	// Sampling, Elicitation and Roots are for hyper-mcp v2 plugins: create_message,
+	// create_elicitation and list_roots, forwarded to the MCP client of hermes mcp serve.
+	Sampling    bool `toml:"sampling" json:"sampling,omitempty"`
+	Elicitation bool `toml:"elicitation" json:"elicitation,omitempty"`
+	Roots       bool `toml:"roots" json:"roots,omitempty"`
 }
 
 // Has reports whether c includes capability name.
@@ -64,6 +74,12 @@ func (c Capabilities) Has(name Capability) bool {
 		return c.Log
 	case CapExec:
 		return c.Exec
+	case CapSampling:
+		return c.Sampling
+	case CapElicitation:
+		return c.Elicitation
+	case CapRoots:
+		return c.Roots
 	}
 	return false
 }
@@ -126,6 +142,15 @@ func (c Capabilities) switches() []string {
 	}
 	if c.Exec {
 		lines = append(lines, "may run shell commands in the sandbox (approval rules apply)")
+	}
+	if c.Sampling {
+		lines = append(lines, "may ask your MCP client's model to write text, sending it what it chooses (create_message)")
+	}
+	if c.Elicitation {
+		lines = append(lines, "may ask you questions through your MCP client (create_elicitation)")
+	}
+	if c.Roots {
+		lines = append(lines, "may see which folders your MCP client shares (list_roots)")
 	}
 	return lines
 }

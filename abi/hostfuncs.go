@@ -62,6 +62,20 @@ var HostFuncs = []HostFunc{
 	fn(ModuleEnv, "get_log_level", CapLog, none, I32),
 
 	fn(ModuleUser, "hermes_exec", CapExec, i64, I64),
+
+	// hyper-mcp's v2 imports (its xtp-plugin-schema.json), each taking and returning JSON.
+	// Logging goes to hermes' log (and the MCP client's, under hermes mcp serve) as log_* does;
+	// progress and the list-changed notifications need no grant; what reaches the model or the
+	// user through the client needs its own.
+	fn(ModuleUser, "notify_logging_message", CapLog, i64),
+	fn(ModuleUser, "notify_progress", "", i64),
+	fn(ModuleUser, "notify_tool_list_changed", "", none),
+	fn(ModuleUser, "notify_prompt_list_changed", "", none),
+	fn(ModuleUser, "notify_resource_list_changed", "", none),
+	fn(ModuleUser, "notify_resource_updated", "", i64),
+	fn(ModuleUser, "create_message", CapSampling, i64, I64),
+	fn(ModuleUser, "create_elicitation", CapElicitation, i64, I64),
+	fn(ModuleUser, "list_roots", CapRoots, none, I64),
 }
 
 // LookupHostFunc finds a host function by module and name.

@@ -90,3 +90,20 @@ func ValidToolName(name string) bool {
 	}
 	return true
 }
+
+// ValidPublishedToolName reports whether name is acceptable as the name a third-party module
+// publishes for a tool (a hyper-mcp tool, a tool of plugin.toml's [[tools]]): 1 to 64 of
+// [A-Za-z0-9_-], kept as published ("crypto-price"), since MCP tool names and OpenAI function
+// names both allow them.
+func ValidPublishedToolName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}

@@ -24,9 +24,10 @@ type Tool struct {
 	Export string `json:"export,omitempty"`
 	Input  string `json:"input,omitempty"`
 	Output string `json:"output,omitempty"`
-	// Protocol is set for a hyper-mcp plugin's tools (ProtocolHyperMCPv1); MCPName is then the
-	// tool's name as the plugin publishes it ("crypto-price"), Name its hermes name
-	// ("crypto_price").
+	// Protocol is set for a hyper-mcp plugin's tools (ProtocolHyperMCPv1 or v2); MCPName is
+	// then the tool's name as the plugin publishes it ("crypto-price"), which is also its
+	// hermes name (plugins added before names were kept had hyphens turned into underscores;
+	// their recorded tools keep MCPName for the call).
 	Protocol string `json:"protocol,omitempty"`
 	MCPName  string `json:"mcp_name,omitempty"`
 }
@@ -35,6 +36,34 @@ type Tool struct {
 // MCP inputSchema; call takes {"params": {"name", "arguments"}} and returns an MCP
 // CallToolResult.
 const ProtocolHyperMCPv1 = "hyper-mcp/v1"
+
+// ProtocolHyperMCPv2 is hyper-mcp's second plugin protocol, the XTP schema
+// xtp-plugin-schema.json: list_tools takes {"context"} and returns {"tools": [...]} with MCP
+// inputSchemas; call_tool takes {"request": {"name", "arguments"}, "context": {"id", "_meta"}}
+// and returns an MCP CallToolResult; the plugin may import the host functions of its schema
+// (notify_logging_message, notify_progress, create_message, ...) from extism:host/user.
+const ProtocolHyperMCPv2 = "hyper-mcp/v2"
+
+// The exports by which a module is recognized as a hyper-mcp plugin.
+const (
+	ExportHyperMCPCall      = "call"
+	ExportHyperMCPListTools = "list_tools"
+	ExportHyperMCPCallTool  = "call_tool"
+)
+
+// HyperMCPProtocol is the hyper-mcp protocol a module's exports follow, as hyper-mcp itself
+// tells them apart: v1 exports describe and call, v2 list_tools and call_tool; "" for neither.
+// Such modules import host functions they may never call, so their ungranted imports are
+// linked to functions that refuse (as for Extism-convention modules).
+func HyperMCPProtocol(exports func(name string) bool) string {
+	switch {
+	case exports(ExportDescribe) && exports(ExportHyperMCPCall):
+		return ProtocolHyperMCPv1
+	case exports(ExportHyperMCPListTools) && exports(ExportHyperMCPCallTool):
+		return ProtocolHyperMCPv2
+	}
+	return ""
+}
 
 // How a tool takes its input and gives its output.
 const (
@@ -76,7 +105,10 @@ func ParseDescription(data []byte) (*Description, error) {
 	}
 	seen := map[string]bool{}
 	for i, t := range d.Tools {
-		if !ValidToolName(t.Name) {
+		switch published := t.Protocol != "" || t.Export != ""; {
+		case published && !ValidPublishedToolName(t.Name):
+			return nil, fmt.Errorf("describe: tools[%d].name %q must be 1-64 of [A-Za-z0-9_-]", i, t.Name)
+		case !published && !ValidToolName(t.Name):
 			return nil, fmt.Errorf("describe: tools[%d].name %q must match [a-z][a-z0-9_]{0,63} and not be %q", i, t.Name, ExportDescribe)
 		}
 		if seen[t.Name] {
@@ -90,7 +122,7 @@ func ParseDescription(data []byte) (*Description, error) {
 		}
 		// _start is a tool export only for a WASI command whose main is the plugin (go-pdk with
 		// the standard Go compiler); it runs once per instance, as under Extism.
-		if t.Protocol != "" && t.Protocol != ProtocolHyperMCPv1 {
+		if t.Protocol != "" && t.Protocol != ProtocolHyperMCPv1 && t.Protocol != ProtocolHyperMCPv2 {
 			return nil, fmt.Errorf("describe: tool %q: unknown protocol %q", t.Name, t.Protocol)
 		}
 		if t.Export != "" && t.Export != ExportStart && (t.Export == ExportDescribe || t.Export[0] == '_' || len(t.Export) > 64) {

@@ -4,6 +4,7 @@ package manifest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,7 +73,9 @@ func (m *Manifest) DeclaredTools() (*abi.Description, error) {
 	}
 	d := abi.Description{Tools: make([]abi.Tool, 0, len(m.Tools))}
 	for i, t := range m.Tools {
-		tool := abi.Tool{Name: t.Name, Description: t.Description, Export: t.Export, Input: t.Input, Output: t.Output}
+		// The export is always recorded: a declared tool's name is the one the module
+		// publishes, hyphens and all.
+		tool := abi.Tool{Name: t.Name, Description: t.Description, Export: cmp.Or(t.Export, t.Name), Input: t.Input, Output: t.Output}
 		switch {
 		case t.Input == abi.IOText && t.Parameters != nil:
 			return nil, &Error{Field: fmt.Sprintf("tools[%d].parameters", i), Reason: `not allowed with input = "text" (the tool takes one string argument, "input")`}

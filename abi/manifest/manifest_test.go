@@ -145,9 +145,19 @@ func TestToolsAndConfig(t *testing.T) {
 	if m.Config["vowels"] != "aeiouy" {
 		t.Fatalf("config: %v", m.Config)
 	}
+	// Names are kept as the module publishes them: hyphens and capitals too.
+	for _, name := range []string{"count-vowels", "countVowels"} {
+		m, err := Parse([]byte(valid + "\n[[tools]]\nname = \"" + name + "\"\ndescription = \"d\"\n"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if d, _ := m.DeclaredTools(); d.Tools[0].Name != name || d.Tools[0].ExportName() != name {
+			t.Fatalf("%s: %+v", name, d.Tools[0])
+		}
+	}
 	tool := "\n[[tools]]\nname = \"t\"\ndescription = \"d\"\n"
 	tests := []struct{ name, add, mention string }{
-		{"bad tool name", "\n[[tools]]\nname = \"Count\"\ndescription = \"d\"\n", `tools[0].name "Count"`},
+		{"bad tool name", "\n[[tools]]\nname = \"count vowels\"\ndescription = \"d\"\n", `tools[0].name "count vowels" must be 1-64 of [A-Za-z0-9_-]`},
 		{"no description", "\n[[tools]]\nname = \"t\"\n", `tool "t" needs a description`},
 		{"bad input", tool + "input = \"xml\"\n", `input must be "json" or "text"`},
 		{"bad output", tool + "output = \"xml\"\n", `output must be "json" or "text"`},

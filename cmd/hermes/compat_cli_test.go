@@ -153,29 +153,29 @@ func TestGoPDKExamples(t *testing.T) {
 
 // TestHyperMCPv1Plugin installs a hyper-mcp plugin of the first protocol (our own, written with
 // go-pdk against the published contract) with no key beyond a native plugin's, and calls its
-// hyphenated tool under its hermes name: text content is the result, isError a tool error.
+// hyphenated tool by the name it publishes: text content is the result, isError a tool error.
 func TestHyperMCPv1Plugin(t *testing.T) {
 	c := newCLI(t)
 	out := c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "--yes", "--allow-unsigned")
-	if !strings.Contains(out, "hypermcp-v1.shout_text") {
+	if !strings.Contains(out, "hypermcp-v1.shout-text") {
 		t.Fatalf("review:\n%s", out)
 	}
 	if info := c.mustRun(t, "plugins", "info", "hypermcp-v1"); !strings.Contains(info, "Module:   hyper-mcp v1 (describe/call)") {
 		t.Errorf("plugins info:\n%s", info)
 	}
-	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v1.shout_text", `{"text":"hello"}`)); out != `"HELLO"` {
-		t.Fatalf("shout_text: %s", out)
+	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v1.shout-text", `{"text":"hello"}`)); out != `"HELLO"` {
+		t.Fatalf("shout-text: %s", out)
 	}
-	c.wantExit(t, ExitError, "nothing to shout", "tools", "call", "hypermcp-v1.shout_text", `{"text":""}`)
-	c.wantExit(t, ExitUsage, "text", "tools", "call", "hypermcp-v1.shout_text", `{}`)
+	c.wantExit(t, ExitError, "nothing to shout", "tools", "call", "hypermcp-v1.shout-text", `{"text":""}`)
+	c.wantExit(t, ExitUsage, "text", "tools", "call", "hypermcp-v1.shout-text", `{}`)
 
 	// The same tool offered to an MCP client by hermes mcp serve.
 	session, _ := mcpServe(t, c)
-	res, err := session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout_text", Arguments: map[string]any{"text": "over mcp"}})
+	res, err := session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout-text", Arguments: map[string]any{"text": "over mcp"}})
 	if err != nil || res.IsError || resultText(t, res) != `"OVER MCP"` {
 		t.Fatalf("mcp serve: %+v %v", res, err)
 	}
-	res, err = session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout_text", Arguments: map[string]any{"text": ""}})
+	res, err = session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v1.shout-text", Arguments: map[string]any{"text": ""}})
 	if err != nil || !res.IsError || !strings.Contains(resultText(t, res), "nothing to shout") {
 		t.Fatalf("mcp serve isError: %+v %v", res, err)
 	}
@@ -184,9 +184,49 @@ func TestHyperMCPv1Plugin(t *testing.T) {
 // TestHyperMCPv1PluginInTheAgent: the agent (hermes run, with the scripted model of the agent
 // tests) calls the hyper-mcp tool and reads its text.
 func TestHyperMCPv1PluginInTheAgent(t *testing.T) {
-	model := newScriptedModelFor(t, "hypermcp-v1__shout_text", `{"text":"from the agent"}`)
+	model := newScriptedModelFor(t, "hypermcp-v1__shout-text", `{"text":"from the agent"}`)
 	c := agentCLI(t, model)
 	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "--yes", "--allow-unsigned")
+	if out := c.mustRun(t, "run", "shout it"); !strings.Contains(out, "FROM THE AGENT") {
+		t.Fatalf("run: %q", out)
+	}
+}
+
+// TestHyperMCPv2Plugin installs a hyper-mcp plugin of the second protocol (the XTP schema's
+// list_tools/call_tool, our own, written with go-pdk) and calls its tools by their published,
+// hyphenated names through tools call, mcp serve and the agent. Its imports of what reaches the
+// model or the user (create_message, create_elicitation, list_roots) were not granted: the
+// review says so and each call is refused while the plugin keeps serving.
+func TestHyperMCPv2Plugin(t *testing.T) {
+	model := newScriptedModelFor(t, "hypermcp-v2__shout-text", `{"text":"from the agent"}`)
+	c := agentCLI(t, model)
+	out := c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/compat/hypermcp-v2"), "--yes", "--allow-unsigned")
+	for _, want := range []string{"hypermcp-v2.shout-text", "hypermcp-v2.ask-model", "may write messages to hermes' log",
+		"imports sampling (create_message) but was not granted it"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("review lacks %q:\n%s", want, out)
+		}
+	}
+	if info := c.mustRun(t, "plugins", "info", "hypermcp-v2"); !strings.Contains(info, "Module:   hyper-mcp v2 (list_tools/call_tool)") {
+		t.Errorf("plugins info:\n%s", info)
+	}
+	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v2.shout-text", `{"text":"hello"}`)); out != `"HELLO"` {
+		t.Fatalf("shout-text: %s", out)
+	}
+	c.wantExit(t, ExitError, "nothing to shout", "tools", "call", "hypermcp-v2.shout-text", `{"text":""}`)
+	c.wantExit(t, ExitDenied, "sampling was not granted to this plugin", "tools", "call", "hypermcp-v2.ask-model", `{"text":"hi"}`)
+	c.wantExit(t, ExitDenied, "roots was not granted to this plugin", "tools", "call", "hypermcp-v2.roots", `{}`)
+
+	session, _ := mcpServe(t, c)
+	res, err := session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v2.shout-text", Arguments: map[string]any{"text": "over mcp"}})
+	if err != nil || res.IsError || resultText(t, res) != `"OVER MCP"` {
+		t.Fatalf("mcp serve: %+v %v", res, err)
+	}
+	res, err = session.CallTool(context.Background(), &mcp.CallToolParams{Name: "hypermcp-v2.ask-user", Arguments: map[string]any{"text": "ok?"}})
+	if err != nil || !res.IsError || !strings.Contains(resultText(t, res), "elicitation was not granted to this plugin") {
+		t.Fatalf("mcp serve ask-user: %+v %v", res, err)
+	}
+
 	if out := c.mustRun(t, "run", "shout it"); !strings.Contains(out, "FROM THE AGENT") {
 		t.Fatalf("run: %q", out)
 	}

@@ -62,6 +62,10 @@ var refusedWords = map[abi.Capability][2]string{
 	abi.CapKV:   {"stored variables (var_get/var_set)", "its reads and writes"},
 	abi.CapLog:  {"logging", "its log messages"},
 	abi.CapExec: {"shell commands", "its commands"},
+	// hyper-mcp v2's requests to the client
+	abi.CapSampling:    {"sampling (create_message)", "its requests to the model"},
+	abi.CapElicitation: {"elicitation (create_elicitation)", "its questions to you"},
+	abi.CapRoots:       {"roots (list_roots)", "its requests for the client's folders"},
 }
 
 // RefusedLine says in plain words what happens to a capability a module imports but was not

@@ -9,10 +9,14 @@
 // <message>" as its text, so the client's model can read it and try again. When the client
 // cancels a request, the plugin call's context is cancelled, which stops the module.
 //
-// The client gets tools and nothing else: the server advertises no prompts, resources, logging
-// or completions, never asks the client for roots, sampling or elicitation, and ignores roots a
-// client announces. Grants stay with `hermes plugins install`: no request can install a plugin or widen
-// what one may do, and plugins see the workspace of config.toml, not a client's roots.
+// The client gets tools and the log messages plugins send (hyper-mcp's notify_logging_message,
+// once the client sets a level); a tool call's progressToken receives the plugin's progress
+// notifications. The server advertises no prompts, resources or completions. It asks the
+// client for sampling (create_message), elicitation or roots only on behalf of a plugin the
+// user granted that capability, during that plugin's call; and it ignores roots a client
+// announces otherwise. Grants stay with `hermes plugins install`: no request can install a
+// plugin or widen what one may do, and plugins see the workspace of config.toml, not a
+// client's roots.
 package mcpserver
 
 import (
@@ -29,6 +33,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/registry"
+	"github.com/hermes-agent/hermes/host/wasm"
 )
 
 // Registry is the part of *registry.Registry the server needs.
@@ -83,8 +88,8 @@ func New(ctx context.Context, reg Registry, opts Options) (*Server, error) {
 		Logger: log,
 		Instructions: "Tools of the user's hermes plugins, each running as sandboxed WebAssembly with only the " +
 			"capabilities the user granted. A failed call says why as '<tool>: <code>: <message>'.",
-		// Tools only. A non-nil value also drops the SDK's default "logging" capability.
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}},
+		// Tools, and the plugins' log messages.
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}, Logging: &mcp.LoggingCapabilities{}},
 	})
 	for _, info := range infos {
 		schema, err := inputSchema(info.Parameters)
@@ -126,6 +131,13 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 			args = req.Params.Arguments
 		}
 		s.log.Debug("mcp tool call started", "tool", name)
+		if req.Session != nil {
+			c := &client{s: s, ss: req.Session}
+			if req.Params != nil {
+				c.token = req.Params.GetProgressToken()
+			}
+			ctx = wasm.WithClient(ctx, c)
+		}
 		out, err := s.reg.Call(ctx, name, args)
 		if err != nil {
 			code := abi.CodeOf(err)
@@ -213,4 +225,96 @@ func addTool(srv *mcp.Server, tool *mcp.Tool, h mcp.ToolHandler) (err error) {
 	}()
 	srv.AddTool(tool, h)
 	return nil
+}
+
+// client is the MCP client of one tools/call, as the plugin it runs sees it (wasm.Client):
+// what the plugin sends is redacted, as its results are; its progress goes to this call's
+// progressToken only, whatever token it names.
+type client struct {
+	s     *Server
+	ss    *mcp.ServerSession
+	token any
+}
+
+var _ wasm.Client = (*client)(nil)
+
+func (c *client) Meta() json.RawMessage {
+	if c.token == nil {
+		return nil
+	}
+	b, _ := json.Marshal(map[string]any{"progressToken": c.token})
+	return b
+}
+
+// decode unmarshals a plugin's message, redacted, into v.
+func (c *client) decode(params json.RawMessage, v any) error {
+	if err := json.Unmarshal([]byte(c.s.redact(string(params))), v); err != nil {
+		return fmt.Errorf("not the MCP shape: %w", err)
+	}
+	return nil
+}
+
+func (c *client) Log(ctx context.Context, params json.RawMessage) {
+	var p mcp.LoggingMessageParams
+	if c.decode(params, &p) == nil {
+		if err := c.ss.Log(ctx, &p); err != nil {
+			c.s.log.Debug("mcp serve: plugin log message not sent", "err", err)
+		}
+	}
+}
+
+func (c *client) Progress(ctx context.Context, params json.RawMessage) {
+	var p mcp.ProgressNotificationParams
+	if c.token == nil || c.decode(params, &p) != nil {
+		return
+	}
+	p.ProgressToken = c.token
+	if err := c.ss.NotifyProgress(ctx, &p); err != nil {
+		c.s.log.Debug("mcp serve: plugin progress not sent", "err", err)
+	}
+}
+
+func (c *client) capabilities() *mcp.ClientCapabilities {
+	if ip := c.ss.InitializeParams(); ip != nil && ip.Capabilities != nil {
+		return ip.Capabilities
+	}
+	return &mcp.ClientCapabilities{}
+}
+
+func (c *client) CreateMessage(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+	if c.capabilities().Sampling == nil {
+		return nil, errors.New("the MCP client does not support sampling")
+	}
+	var p mcp.CreateMessageParams
+	if err := c.decode(params, &p); err != nil {
+		return nil, err
+	}
+	res, err := c.ss.CreateMessage(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+
+func (c *client) Elicit(ctx context.Context, params json.RawMessage) (json.RawMessage, error) {
+	var p mcp.ElicitParams
+	if err := c.decode(params, &p); err != nil {
+		return nil, err
+	}
+	res, err := c.ss.Elicit(ctx, &p)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
+}
+
+func (c *client) ListRoots(ctx context.Context) (json.RawMessage, error) {
+	if c.capabilities().RootsV2 == nil {
+		return nil, errors.New("the MCP client does not share roots")
+	}
+	res, err := c.ss.ListRoots(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(res)
 }

@@ -54,8 +54,15 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 
 func newFixture(t *testing.T, client *mcp.Client, mutate func(*config.Config), plugins ...string) *fixture {
 	t.Helper()
-	ctx := context.Background()
 	h := registrytest.New(t, registrytest.Options{Mutate: mutate, Logger: quietLogger(), Plugins: plugins})
+	return newFixtureOn(t, client, h, nil)
+}
+
+// newFixtureOn serves the registry of h (whose plugins are added) to client, connected with
+// opts (nil: the latest protocol).
+func newFixtureOn(t *testing.T, client *mcp.Client, h *registrytest.Home, opts *mcp.ClientSessionOptions) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	reg, db, cfg := h.Registry, h.DB, h.Config
 	f := &fixture{reg: reg, db: db, ws: cfg.Workspace, calls: &observed{Registry: reg, started: make(chan string, 16), ended: make(chan error, 16)}}
 	srv, err := New(ctx, f.calls, Options{Version: "test", Logger: quietLogger(), Redact: func(s string) string {
@@ -79,7 +86,7 @@ func newFixture(t *testing.T, client *mcp.Client, mutate func(*config.Config), p
 			return next(ctx, method, req)
 		}
 	})
-	f.session, err = client.Connect(ctx, clientT, nil)
+	f.session, err = client.Connect(ctx, clientT, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +148,9 @@ func TestToolsComeFromDescribe(t *testing.T) {
 		}
 	}
 	caps := f.session.InitializeResult().Capabilities
-	if caps.Tools == nil || caps.Prompts != nil || caps.Resources != nil || caps.Logging != nil || caps.Completions != nil {
-		t.Fatalf("capabilities beyond tools: %+v", caps)
+	// Logging carries the plugins' notify_logging_message (hyper-mcp v2).
+	if caps.Tools == nil || caps.Prompts != nil || caps.Resources != nil || caps.Logging == nil || caps.Completions != nil {
+		t.Fatalf("capabilities beyond tools and logging: %+v", caps)
 	}
 }
 

@@ -58,8 +58,8 @@ func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]by
 	if err := schema.Validate(value); err != nil {
 		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: schemaMessage(err)}
 	}
-	if tool.Protocol == abi.ProtocolHyperMCPv1 {
-		return callHyperMCPv1(ctx, lp.plugin, tool, args)
+	if tool.Protocol != "" {
+		return callHyperMCP(ctx, lp.plugin, tool, args)
 	}
 	input := args
 	if tool.Input == abi.IOText {

@@ -220,6 +220,7 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 // extismConvention reports whether a plugin follows Extism's convention rather than hermes'
 // (its tools are declared in plugin.toml): its imports of capabilities it was not granted are
 // linked to functions that refuse, since published Extism modules import what they never call.
+// (The engine does the same by itself for a module whose exports are a hyper-mcp plugin's.)
 func extismConvention(m *manifest.Manifest) bool { return len(m.Tools) > 0 }
 
 // toolsOf is what the plugin offers: the [[tools]] plugin.toml declares, each checked against
@@ -229,8 +230,8 @@ func (r *Registry) toolsOf(ctx context.Context, m *manifest.Manifest, p *wasm.Pl
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Message: err.Error(), Err: err}
 	}
-	if declared == nil && p.Exports(hyperMCPDescribe) && p.Exports(hyperMCPCall) {
-		if d, ok, err := hyperMCPv1Tools(ctx, p); ok || err != nil {
+	if protocol := abi.HyperMCPProtocol(p.Exports); declared == nil && protocol != "" {
+		if d, ok, err := hyperMCPTools(ctx, p, protocol); ok || err != nil {
 			return d, err
 		}
 	}
@@ -423,8 +424,8 @@ type Info struct {
 	Signer      string           `json:"signer,omitempty"`     // trusted key's name
 	SignerKey   string           `json:"signer_key,omitempty"` // fingerprint, trusted or not
 	Unsigned    bool             `json:"unsigned"`             // installed with --allow-unsigned: no trusted signature
-	// Convention is how hermes talks to the module: ConventionHermes, ConventionExtism or
-	// ConventionHyperMCPv1, read from its exports and manifest.
+	// Convention is how hermes talks to the module: ConventionHermes, ConventionExtism,
+	// ConventionHyperMCPv1 or ConventionHyperMCPv2, read from its exports and manifest.
 	Convention string            `json:"convention"`
 	Config     map[string]string `json:"config,omitempty"` // plugin.toml's [config] settings
 }
@@ -434,6 +435,7 @@ const (
 	ConventionHermes     = "hermes (describe)"
 	ConventionExtism     = "Extism (tools declared in plugin.toml)"
 	ConventionHyperMCPv1 = "hyper-mcp v1 (describe/call)"
+	ConventionHyperMCPv2 = "hyper-mcp v2 (list_tools/call_tool)"
 )
 
 func infoOf(rec store.PluginRecord) (Info, error) {
@@ -455,8 +457,13 @@ func infoOf(rec store.PluginRecord) (Info, error) {
 			info.Convention = ConventionExtism
 		}
 	}
-	if len(info.Tools) > 0 && info.Tools[0].Protocol == abi.ProtocolHyperMCPv1 {
-		info.Convention = ConventionHyperMCPv1
+	if len(info.Tools) > 0 {
+		switch info.Tools[0].Protocol {
+		case abi.ProtocolHyperMCPv1:
+			info.Convention = ConventionHyperMCPv1
+		case abi.ProtocolHyperMCPv2:
+			info.Convention = ConventionHyperMCPv2
+		}
 	}
 	return info, nil
 }

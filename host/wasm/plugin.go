@@ -63,7 +63,8 @@ type Spec struct {
 	// StubUngranted is for modules of the Extism convention (tools declared in plugin.toml),
 	// which import host functions they never call: an import of a capability not granted is
 	// linked to a function that refuses every call (denied) instead of refusing the module.
-	// Native hermes plugins keep the strict import audit.
+	// It is set by itself for a module whose exports are a hyper-mcp plugin's (see
+	// abi.HyperMCPProtocol). Native hermes plugins keep the strict import audit.
 	StubUngranted bool
 	// MaxInstances bounds concurrent calls (and warm instances); 0 means GOMAXPROCS, at least 2.
 	MaxInstances int
@@ -91,8 +92,10 @@ type Plugin struct {
 	http       *netguard.Client
 	logger     *slog.Logger
 	logLimiter *tokenBucket
-	exports    map[string]api.FunctionDefinition
-	pool       *pool
+	// clientLimiter bounds the notifications a plugin sends its call's client.
+	clientLimiter *tokenBucket
+	exports       map[string]api.FunctionDefinition
+	pool          *pool
 }
 
 // Name is the plugin's name.
@@ -123,6 +126,8 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 		engine:     e,
 		logger:     e.logger,
 		logLimiter: newTokenBucket(20, 100),
+
+		clientLimiter: newTokenBucket(20, 100),
 	}
 	defer func() {
 		if err != nil {
@@ -132,13 +137,17 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 	if err := p.compile(ctx); err != nil {
 		return nil, err
 	}
+	if !p.spec.StubUngranted {
+		exports := p.compiled.ExportedFunctions()
+		p.spec.StubUngranted = abi.HyperMCPProtocol(func(name string) bool { _, ok := exports[name]; return ok }) != ""
+	}
 	if err := p.checkModule(); err != nil {
 		return nil, err
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.runtime); err != nil {
 		return nil, fmt.Errorf("load plugin %s: link WASI: %w", spec.Name, err)
 	}
-	if err := buildHostModules(ctx, p.runtime, spec); err != nil {
+	if err := buildHostModules(ctx, p.runtime, p.spec); err != nil {
 		return nil, fmt.Errorf("load plugin %s: %w", spec.Name, err)
 	}
 	if spec.Granted.Has(abi.CapHTTP) && !spec.Inert {

@@ -237,6 +237,7 @@ func TestRefusedAtLoad(t *testing.T) {
 		mention []string
 	}{
 		{"import not granted", "ungranted", abi.CodeDenied, []string{"extism:host/env.http_request", `"http"`}},
+		{"hyper-mcp import in a native plugin", "asksampling", abi.CodeDenied, []string{"extism:host/user.create_message", `"sampling"`}},
 		{"unknown host import", "unknownimport", abi.CodeBadPlugin, []string{"extism:host/env.secret_backdoor"}},
 		{"import from env", "envimport", abi.CodeBadPlugin, []string{"env.system"}},
 	}
