@@ -18,8 +18,8 @@ import (
 // the notifications it receives.
 type v2Client struct {
 	*mcp.Client
-	mu       sync.Mutex
-	asked    []string // "sampling", "elicitation"
+	mu    sync.Mutex
+	asked []string // "sampling", "elicitation"
 	// Notifications may arrive after the call's result: each is signalled.
 	progress chan *mcp.ProgressNotificationParams
 	logs     chan *mcp.LoggingMessageParams
