@@ -16,6 +16,7 @@ type skillsInstallOptions struct {
 	Trust  string
 	Force  bool
 	JSON   bool
+	SHA256 string
 	// For the WebAssembly tools a skill ships, as for plugins.
 	Yes           bool
 	AllowUnsigned bool
@@ -26,22 +27,23 @@ func newSkillsInstallCmd(env *environment) *cli.Command {
 	bools := map[string]*bool{"force": &opts.Force, "json": &opts.JSON, "yes": &opts.Yes, "y": &opts.Yes, "allow-unsigned": &opts.AllowUnsigned}
 	return &cli.Command{
 		Name:      "install",
-		Usage:     "scan a skill (directory or .tar.gz) and install it if the policy for its trust level allows",
-		ArgsUsage: "SOURCE",
+		Usage:     "scan a skill (directory, .tar.gz or https:// URL of one) and install it if the policy for its trust level allows",
+		ArgsUsage: "DIR | SKILL.tar.gz | https://HOST/SKILL.tar.gz",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "trust", Value: opts.Trust, Usage: "trusted, community or agent-created: how much you trust the source", Destination: &opts.Trust},
 			&cli.BoolFlag{Name: "force", Usage: "install despite caution findings (never despite dangerous ones)", Destination: &opts.Force},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON},
+			&cli.StringFlag{Name: "sha256", Usage: "for a URL: the archive's SHA-256; other bytes are refused", Destination: &opts.SHA256},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "grant what the skill's tools ask without asking (still prints it)", Destination: &opts.Yes},
 			&cli.BoolFlag{Name: "allow-unsigned", Usage: "install the skill's tools without a signature by a key you trusted", Destination: &opts.AllowUnsigned},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := positionalWith(c, bools, map[string]*string{"trust": &opts.Trust})
+			args, err := positionalWith(c, bools, map[string]*string{"trust": &opts.Trust, "sha256": &opts.SHA256})
 			if err != nil {
 				return err
 			}
 			if len(args) != 1 {
-				return usagef("skills install takes one source: a skill directory or a .tar.gz (e.g. hermes skills install ./my-skill)")
+				return usagef("skills install takes one source: a skill directory, a .tar.gz or an https:// URL of one (e.g. hermes skills install ./my-skill)")
 			}
 			opts.Source = args[0]
 			return runSkillsInstall(c.Context, env, opts)
@@ -58,7 +60,7 @@ func runSkillsInstall(ctx context.Context, env *environment, opts *skillsInstall
 	if err != nil {
 		return err
 	}
-	res, err := m.Install(ctx, opts.Source, skills.InstallOptions{Trust: trust, Force: opts.Force, Confirm: env.skillConfirm(), Accept: env.skillAccept()})
+	res, err := m.Install(ctx, opts.Source, skills.InstallOptions{Trust: trust, Force: opts.Force, SHA256: opts.SHA256, Confirm: env.skillConfirm(), Accept: env.skillAccept()})
 	if err != nil {
 		var blocked *skills.BlockedError
 		if errors.As(err, &blocked) && !opts.JSON && !blocked.Declined {

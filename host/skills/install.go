@@ -27,6 +27,9 @@ type InstallOptions struct {
 	// Confirm is asked when the policy says ask (an agent-created skill with dangerous
 	// findings). nil means there is no one to ask, and the skill is refused.
 	Confirm func(ctx context.Context, p Pending) (bool, error)
+	// SHA256 pins the archive downloaded when the source is an https:// URL: hex SHA-256 of
+	// the .tar.gz; a download with other bytes is refused.
+	SHA256 string
 	// Accept is the informed override of a block: asked about each finding that makes the
 	// policy refuse the skill, most severe first, it lets a person who has read a finding
 	// accept it. The skill is installed only when every such finding is accepted, and the
@@ -58,7 +61,8 @@ type InstallResult struct {
 	Accepted []scan.Finding `json:"accepted,omitempty"`
 }
 
-// Install installs the skill at source, a directory or a .tar.gz archive. A skill the policy
+// Install installs the skill at source, a directory, a .tar.gz archive, or an https:// URL of
+// one (at most MaxDownloadBytes, pinned by opts.SHA256 when given). A skill the policy
 // refuses returns a *[BlockedError] (matching [ErrBlocked]) and leaves nothing behind but a
 // "skill.block" audit entry; a bad source or SKILL.md returns an error matching [ErrInvalid].
 func (m *Manager) Install(ctx context.Context, source string, opts InstallOptions) (*InstallResult, error) {
@@ -68,7 +72,16 @@ func (m *Manager) Install(ctx context.Context, source string, opts InstallOption
 	if _, err := ParseTrust(string(opts.Trust)); err != nil {
 		return nil, err
 	}
-	files, label, dir, err := fetch(source)
+	var files []scan.File
+	var label, dir string
+	var err error
+	if isURL(source) {
+		files, label, dir, err = m.fetchURL(ctx, source, opts.SHA256)
+	} else if opts.SHA256 != "" {
+		return nil, invalidf("--sha256 pins a download; %s is not a URL", source)
+	} else {
+		files, label, dir, err = fetch(source)
+	}
 	if err != nil {
 		return nil, err
 	}

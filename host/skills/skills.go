@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -235,6 +236,7 @@ type Manager struct {
 	tools      ToolInstaller
 	bundled    fs.FS
 	logger     *slog.Logger
+	http       *http.Client // downloads of skills from URLs; nil is defaultHTTPClient
 }
 
 // New returns a manager keeping skills under root, quarantining new ones under quarantine
