@@ -119,4 +119,3 @@ func (m *Manager) httpClient() *http.Client {
 	}
 	return defaultHTTPClient
 }
-
