@@ -12,7 +12,7 @@ TOOLCHAIN_STAMP := .cache/toolchains.ok
 # Go plugins built with our SDK: directory -> <dir>/<basename>.wasm
 GO_PLUGINS := plugins/files plugins/web testdata/echo \
 	testdata/hostile/fsescape testdata/hostile/httpescape testdata/hostile/envsnoop testdata/hostile/kvsnoop \
-	testdata/hostile/logflood testdata/hostile/execescape testdata/skills/benign/csv-report/tools/csvstats
+	testdata/hostile/logflood testdata/hostile/execescape testdata/hostile/diskfill testdata/skills/benign/csv-report/tools/csvstats
 GO_WASM := $(foreach d,$(GO_PLUGINS),$(d)/$(notdir $(d)).wasm)
 SDK_GO := $(wildcard sdk/go/*.go) $(wildcard abi/*.go)
 

@@ -13,6 +13,10 @@ type Limits struct {
 	Timeout           Duration `toml:"timeout" json:"timeout,omitempty"`
 	OutputBytes       int64    `toml:"output_bytes" json:"output_bytes,omitempty"`
 	HTTPResponseBytes int64    `toml:"http_response_bytes" json:"http_response_bytes,omitempty"`
+	// FSWriteBytes bounds the bytes one call may write to files (writes, and growth by truncate).
+	FSWriteBytes int64 `toml:"fs_write_bytes" json:"fs_write_bytes,omitempty"`
+	// DataBytes bounds the total size of the plugin's {plugin_data} directory.
+	DataBytes int64 `toml:"data_bytes" json:"data_bytes,omitempty"`
 }
 
 // Limit names, as they appear in manifests and in limit errors.
@@ -21,6 +25,8 @@ const (
 	LimitTimeout           = "timeout"
 	LimitOutputBytes       = "output_bytes"
 	LimitHTTPResponseBytes = "http_response_bytes"
+	LimitFSWriteBytes      = "fs_write_bytes"
+	LimitDataBytes         = "data_bytes"
 )
 
 // Within returns the limits that apply when l (from a manifest) meets ceiling (the user's
@@ -33,6 +39,8 @@ func (l Limits) Within(ceiling Limits) (Limits, []string) {
 	lower(LimitTimeout, l.Timeout, &out.Timeout, &capped)
 	lower(LimitOutputBytes, l.OutputBytes, &out.OutputBytes, &capped)
 	lower(LimitHTTPResponseBytes, l.HTTPResponseBytes, &out.HTTPResponseBytes, &capped)
+	lower(LimitFSWriteBytes, l.FSWriteBytes, &out.FSWriteBytes, &capped)
+	lower(LimitDataBytes, l.DataBytes, &out.DataBytes, &capped)
 	return out, capped
 }
 

@@ -249,6 +249,10 @@ func validateLimits(l abi.Limits) error {
 		return &Error{Field: "limits.output_bytes", Reason: "must be positive"}
 	case l.HTTPResponseBytes < 0:
 		return &Error{Field: "limits.http_response_bytes", Reason: "must be positive"}
+	case l.FSWriteBytes < 0:
+		return &Error{Field: "limits.fs_write_bytes", Reason: "must be positive"}
+	case l.DataBytes < 0:
+		return &Error{Field: "limits.data_bytes", Reason: "must be positive"}
 	}
 	return nil
 }

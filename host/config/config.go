@@ -272,6 +272,10 @@ func (c Config) validate() error {
 		return errors.New("plugins.limits.output_bytes must be positive")
 	case l.HTTPResponseBytes <= 0:
 		return errors.New("plugins.limits.http_response_bytes must be positive")
+	case l.FSWriteBytes <= 0:
+		return errors.New("plugins.limits.fs_write_bytes must be positive")
+	case l.DataBytes <= 0:
+		return errors.New("plugins.limits.data_bytes must be positive")
 	case c.Plugins.MaxInstances < 0:
 		return errors.New("plugins.max_instances must not be negative")
 	case c.Plugins.ActivityPerPlugin < 0:

@@ -20,6 +20,12 @@ func DefaultLimits() abi.Limits {
 		OutputBytes: 1 << 20,
 		// 8 MiB covers web pages and API responses; more is a download, not a tool call.
 		HTTPResponseBytes: 8 << 20,
+		// 256 MiB written by one call is a large export or a build artefact; a call that goes on
+		// writing is filling the disk (2 GiB took 4.4 s).
+		FSWriteBytes: 256 << 20,
+		// 1 GiB of {plugin_data} holds caches, indexes and downloaded models of a few hundred
+		// MiB; past that a plugin is using the user's disk as its own.
+		DataBytes: 1 << 30,
 	}
 }
 

@@ -155,7 +155,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	}
 	spec := wasm.Spec{
 		Name: name, Wasm: wasmBytes, SHA256: rec.WasmSHA256, Granted: info.Granted, Limits: limits,
-		Mounts: mounts, Env: r.envLookup, Exec: r.exec, MaxInstances: r.cfg.Plugins.MaxInstances,
+		Mounts: mounts, DataDir: filepath.Join(r.paths.PluginData, name), Env: r.envLookup, Exec: r.exec, MaxInstances: r.cfg.Plugins.MaxInstances,
 		Activity: r.acts, Config: m.Config, StubUngranted: extismConvention(m),
 	}
 	if info.Granted.KV {
@@ -222,7 +222,8 @@ func (r *Registry) mounts(plugin string, granted abi.Capabilities) ([]wasm.Mount
 		if _, err := os.Stat(hostDir); err != nil {
 			continue
 		}
-		out = append(out, wasm.Mount{HostDir: hostDir, GuestPath: abi.GuestPath(entry), Writable: writable[entry]})
+		out = append(out, wasm.Mount{HostDir: hostDir, GuestPath: abi.GuestPath(entry), Writable: writable[entry],
+			Data: strings.HasPrefix(entry, abi.PlaceholderPluginData)})
 	}
 	return out, nil
 }

@@ -80,7 +80,7 @@ func (o observedFS) note(op, path string, errno experimentalsys.Errno) {
 	if errno != 0 {
 		err = fsError(errno)
 	}
-	o.in.record("fs", op, strings.TrimSuffix(o.guest, "/")+"/"+strings.TrimLeft(path, "/"), err)
+	o.in.record("fs", op, guestPath(o.guest, path), err)
 }
 
 func (o observedFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
@@ -130,20 +130,33 @@ func fsError(errno experimentalsys.Errno) error {
 	return errno
 }
 
-// fsConfigFor is the instance's view of the plugin's mounts: recorded when the plugin records
-// activity, the shared one otherwise.
+// fsConfigFor is the instance's view of the plugin's mounts: writes counted against its
+// limits, and recorded when the plugin records activity.
 func (p *Plugin) fsConfigFor(in *instance) wazero.FSConfig {
-	if p.spec.Activity == nil || len(p.mounts) == 0 {
-		return p.fsConfig
+	if len(p.mounts) == 0 {
+		return nil
 	}
 	cfg := wazero.NewFSConfig()
 	for _, m := range p.mounts {
-		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(observedFS{FS: m.fs, in: in, guest: m.guest}, m.guest)
+		fs := m.fs
+		if m.writable {
+			q := quotaFS{FS: fs, in: in, guest: m.guest}
+			if m.data {
+				q.data = p.data
+			}
+			fs = q
+		}
+		if p.spec.Activity != nil {
+			fs = observedFS{FS: fs, in: in, guest: m.guest}
+		}
+		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(fs, m.guest)
 	}
 	return cfg
 }
 
 type guardedMount struct {
-	fs    experimentalsys.FS
-	guest string
+	fs       experimentalsys.FS
+	guest    string
+	writable bool
+	data     bool // inside {plugin_data}: counts toward data_bytes
 }

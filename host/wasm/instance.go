@@ -47,6 +47,7 @@ type instance struct {
 	failure     *abi.Error
 	httpStatus  int32
 	httpHeaders []byte
+	written     int64  // bytes written to files by this call (fs_write_bytes)
 	tool        string // the export being called, and the session it was called for, for activity
 	session     string
 	// refusalRecorded is set when this call's activity already holds a denial or limit hit.
@@ -159,6 +160,7 @@ func (in *instance) begin(input []byte) {
 	in.errMsg, in.errSet = "", false
 	in.failure = nil
 	in.httpStatus, in.httpHeaders = 0, nil
+	in.written = 0
 }
 
 // end releases the call's scratch memory and hands captured stdio to the log.

@@ -15,7 +15,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental/sysfs"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/hermes-agent/hermes/abi"
@@ -42,6 +41,9 @@ type Mount struct {
 	HostDir   string
 	GuestPath string
 	Writable  bool
+	// Data marks a directory inside the plugin's {plugin_data} (Spec.DataDir): what is written
+	// there counts toward the data_bytes limit.
+	Data bool
 }
 
 // Spec is everything needed to run one plugin. Capabilities outside Granted are never linked,
@@ -53,6 +55,9 @@ type Spec struct {
 	Granted abi.Capabilities
 	Limits  abi.Limits // effective limits, every field set
 	Mounts  []Mount
+	// DataDir is the plugin's {plugin_data} on the host, whose total size is bounded by
+	// Limits.DataBytes; "" when no mount is inside it.
+	DataDir string
 	Env     func(key string) (string, bool, error) // values for granted env keys
 	Config  map[string]string                      // plugin.toml's [config]: non-secret settings
 	KV      KV
@@ -86,8 +91,8 @@ type Plugin struct {
 	engine     *Engine
 	runtime    wazero.Runtime
 	compiled   wazero.CompiledModule
-	fsConfig   wazero.FSConfig
 	mounts     []guardedMount
+	data       *dataUsage
 	closers    []io.Closer
 	http       *netguard.Client
 	logger     *slog.Logger
@@ -113,7 +118,8 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 	if spec.SHA256 != "" && spec.SHA256 != digest {
 		return nil, badPlugin(spec.Name, "module sha256 is %s but %s was pinned when it was added; its files changed (run: hermes plugins audit)", digest, spec.SHA256)
 	}
-	if spec.Limits.MemoryPages == 0 || spec.Limits.Timeout <= 0 || spec.Limits.OutputBytes <= 0 {
+	if spec.Limits.MemoryPages == 0 || spec.Limits.Timeout <= 0 || spec.Limits.OutputBytes <= 0 ||
+		spec.Limits.FSWriteBytes <= 0 || spec.Limits.DataBytes <= 0 {
 		return nil, fmt.Errorf("load plugin %s: limits must all be set", spec.Name)
 	}
 	if spec.Granted.KV && spec.KV == nil && !spec.Inert {
@@ -242,17 +248,17 @@ func (p *Plugin) mount() error {
 	if len(p.spec.Mounts) == 0 || p.spec.Inert {
 		return nil
 	}
-	cfg := wazero.NewFSConfig()
+	if p.spec.DataDir != "" {
+		p.data = &dataUsage{dir: p.spec.DataDir, limit: p.limits.DataBytes}
+	}
 	for _, m := range p.spec.Mounts {
 		fs, closer, err := fsguard.New(m.HostDir, m.Writable)
 		if err != nil {
 			return badPlugin(p.spec.Name, "mount %s at %s: %v", m.HostDir, m.GuestPath, err)
 		}
 		p.closers = append(p.closers, closer)
-		p.mounts = append(p.mounts, guardedMount{fs: fs, guest: m.GuestPath})
-		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(fs, m.GuestPath)
+		p.mounts = append(p.mounts, guardedMount{fs: fs, guest: m.GuestPath, writable: m.Writable, data: m.Data && p.data != nil})
 	}
-	p.fsConfig = cfg
 	return nil
 }
 
