@@ -30,7 +30,12 @@ var hostFuncs = map[string]hostFunc{
 		s[0] = off
 		return err
 	},
-	"free":          func(in *instance, _ context.Context, s []uint64) error { return in.arena.free(s[0]) },
+	// As Extism's kernel, freeing what is not a live block (one a log function already freed,
+	// as go-pdk's log helpers then free it again) does nothing.
+	"free": func(in *instance, _ context.Context, s []uint64) error {
+		_ = in.arena.free(s[0])
+		return nil
+	},
 	"length":        kernelLength,
 	"length_unsafe": kernelLength,
 	"load_u8": func(in *instance, _ context.Context, s []uint64) error {
@@ -208,7 +213,12 @@ var hostFuncs = map[string]hostFunc{
 			return err
 		}
 		in.httpStatus = int32(resp.Status)
-		in.httpHeaders, _ = json.Marshal(resp.Headers)
+		// Header names in lower case, as go-sdk reports them.
+		lower := make(map[string]string, len(resp.Headers))
+		for k, v := range resp.Headers {
+			lower[strings.ToLower(k)] = v
+		}
+		in.httpHeaders, _ = json.Marshal(lower)
 		s[0], err = in.arena.allocBytes(resp.Body)
 		return err
 	},
