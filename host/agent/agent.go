@@ -108,6 +108,7 @@ const (
 	EventToolEnd   = "tool_end"   // Tool, Args, Result (what the model sees), Err (the tool's error, if any)
 	EventRetry     = "retry"      // Text: what failed and when it is retried; Err
 	EventError     = "error"      // Text, Err: Run ends with this error
+	EventUsage     = "usage"      // Usage: the tokens one model request used, as its server counted them (none when it does not)
 )
 
 // Event is something the caller may show while Run works. Every string in it has been through
@@ -120,6 +121,7 @@ type Event struct {
 	Args   string
 	Result string
 	Err    error
+	Usage  Usage
 }
 
 // ErrMaxIterations is wrapped by Run's error when the turn used Config.MaxIterations model

@@ -209,6 +209,40 @@ func TestTerminalTool(t *testing.T) {
 	}
 }
 
+// TestUsageEvents: each model request asks for usage, and the counts a server reports come back
+// as one usage event per request; a request without counts gives none.
+func TestUsageEvents(t *testing.T) {
+	asks := func(t *testing.T, req chatRequest) {
+		if req.StreamOptions == nil || !req.StreamOptions.IncludeUsage {
+			t.Errorf("request without stream_options.include_usage: %+v", req.StreamOptions)
+		}
+	}
+	echo := Tool{Name: "echo", Call: func(ctx context.Context, args []byte) ([]byte, error) { return args, nil }}
+	f := newFakeModel(t,
+		callTools(call{"c1", "echo", `{}`}).withUsage(100, 7).checking(asks),
+		callTools(call{"c2", "echo", `{}`}).checking(asks), // this server counted nothing this time
+		answer("done").withUsage(130, 5).checking(asks),
+	)
+	db := openStore(t)
+	a := newAgent(t, f, Config{}, db, echo)
+	var got []Usage
+	final, err := a.Run(context.Background(), newSession(t, db), "go", func(ev Event) {
+		if ev.Kind == EventUsage {
+			got = append(got, ev.Usage)
+		}
+	})
+	if err != nil || final != "done" {
+		t.Fatalf("%q %v", final, err)
+	}
+	want := []Usage{{100, 7, 107}, {130, 5, 135}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("usage events %+v, want %+v", got, want)
+	}
+	if sum := got[0].Add(got[1]); sum != (Usage{230, 12, 242}) {
+		t.Fatalf("sum %+v", sum)
+	}
+}
+
 func TestParallelToolsOverlapAndKeepOrder(t *testing.T) {
 	type span struct{ start, end time.Time }
 	var mu sync.Mutex

@@ -50,8 +50,11 @@ type reqTool struct {
 }
 
 type chatRequest struct {
-	Model    string       `json:"model"`
-	Stream   bool         `json:"stream"`
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
 	Messages []reqMessage `json:"messages"`
 	Tools    []reqTool    `json:"tools"`
 	at       time.Time
@@ -200,6 +203,21 @@ func roleChunk() string {
 func textChunk(s string) string {
 	return chunkJSON(deltaChoice(map[string]any{"content": s}, nil))
 }
+
+// usageChunk is the last chunk a server sends when asked for usage: no choices, the counts.
+func usageChunk(prompt, completion int) string {
+	b, _ := json.Marshal(map[string]any{
+		"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "test-model", "choices": []any{},
+		"usage": map[string]any{"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
+	})
+	return string(b)
+}
+
+func (s step) withUsage(prompt, completion int) step {
+	s.chunks = append(s.chunks, usageChunk(prompt, completion))
+	return s
+}
+
 func finishChunk(reason string) string { return chunkJSON(deltaChoice(map[string]any{}, reason)) }
 
 func callDelta(index int, id, name, args string) string {

@@ -55,6 +55,18 @@ type reply struct {
 	calls   []requestedCall
 }
 
+// Usage is the token counts a model server reported for its requests.
+type Usage struct {
+	PromptTokens     int64
+	CompletionTokens int64
+	TotalTokens      int64
+}
+
+// Add returns the sum of u and o.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.TotalTokens + o.TotalTokens}
+}
+
 // failure is one failed attempt.
 type failure struct {
 	status     int
@@ -67,7 +79,10 @@ type failure struct {
 // complete asks the model once, retrying what is worth retrying. On failure the returned reply
 // holds the text received by the last attempt.
 func (a *Agent) complete(ctx context.Context, model string, msgs []openai.ChatCompletionMessageParamUnion, emit func(Event)) (reply, error) {
-	params := openai.ChatCompletionNewParams{Model: model, Messages: msgs, Tools: a.toolList}
+	// Servers that count tokens send them in a last chunk when asked (OpenAI, vLLM, llama.cpp,
+	// Ollama, OpenRouter); others ignore the option.
+	params := openai.ChatCompletionNewParams{Model: model, Messages: msgs, Tools: a.toolList,
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}}
 	for attempt := 0; ; attempt++ {
 		r, f := a.attempt(ctx, params, emit)
 		if f == nil {
@@ -156,6 +171,10 @@ func (a *Agent) attempt(ctx context.Context, params openai.ChatCompletionNewPara
 	}
 	text.flush()
 	partial := reply{content: text.raw.String()}
+	if u := acc.Usage; u.PromptTokens != 0 || u.CompletionTokens != 0 || u.TotalTokens != 0 {
+		// Tokens a server counted are reported even for an attempt that failed afterwards.
+		emit(Event{Kind: EventUsage, Usage: Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens}})
+	}
 
 	if ctx.Err() != nil {
 		return partial, &failure{msg: "canceled", err: ctx.Err()}

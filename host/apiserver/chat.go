@@ -25,9 +25,29 @@ var errRequestTimeout = errors.New("the run took longer than the request timeout
 // (temperature, max_tokens, …) and client-side tools are ignored: hermes' own configuration and
 // tools drive the run.
 type chatRequest struct {
-	Model    string        `json:"model"`
-	Messages []chatMessage `json:"messages"`
-	Stream   bool          `json:"stream"`
+	Model         string        `json:"model"`
+	Messages      []chatMessage `json:"messages"`
+	Stream        bool          `json:"stream"`
+	StreamOptions *struct {
+		// IncludeUsage asks for a last chunk with the turn's usage (and "usage": null in the others).
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+// usage is the tokens of every model request of the turn (a turn with tool calls makes several),
+// as the model's server counted them; zero when it counts none.
+type usage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	TotalTokens      int64 `json:"total_tokens"`
+}
+
+func (u *usage) add(ev agent.Event) {
+	if ev.Kind == agent.EventUsage {
+		u.PromptTokens += ev.Usage.PromptTokens
+		u.CompletionTokens += ev.Usage.CompletionTokens
+		u.TotalTokens += ev.Usage.TotalTokens
+	}
 }
 
 type chatMessage struct {
@@ -53,6 +73,7 @@ type completion struct {
 	Created int64              `json:"created"`
 	Model   string             `json:"model"`
 	Choices []completionChoice `json:"choices"`
+	Usage   usage              `json:"usage"`
 }
 
 type completionChoice struct {
@@ -73,6 +94,8 @@ type chunk struct {
 	Created int64         `json:"created"`
 	Model   string        `json:"model"`
 	Choices []chunkChoice `json:"choices"`
+	// Usage is sent only when the client asked for it: null in every chunk but the last.
+	Usage json.RawMessage `json:"usage,omitempty"`
 }
 
 type chunkChoice struct {
@@ -135,10 +158,11 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	id := completionID()
 	if req.Stream {
-		s.stream(ctx, w, session, userText, id, model)
+		s.stream(ctx, w, session, userText, id, model, req.StreamOptions != nil && req.StreamOptions.IncludeUsage)
 		return
 	}
-	final, err := s.runner.Run(ctx, session, userText, nil)
+	var used usage
+	final, err := s.runner.Run(ctx, session, userText, used.add)
 	if err != nil {
 		status, typ, code, msg := s.failure(ctx, err, session.ID)
 		writeError(w, status, typ, code, msg)
@@ -147,6 +171,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, completion{
 		ID: id, Object: "chat.completion", Created: time.Now().Unix(), Model: model,
 		Choices: []completionChoice{{Message: completionMessage{Role: "assistant", Content: final}, FinishReason: "stop"}},
+		Usage:   used,
 	})
 }
 
@@ -357,8 +382,11 @@ func (s *Server) failure(ctx context.Context, err error, sessionID string) (stat
 // stream runs the turn and sends it as server-sent events in OpenAI's chunk format. The
 // response starts with the first thing worth sending, so a run that fails at once still gets a
 // proper status. Tool calls show as SSE comments, which clients ignore.
-func (s *Server) stream(ctx context.Context, w http.ResponseWriter, session store.Session, userText, id, model string) {
+func (s *Server) stream(ctx context.Context, w http.ResponseWriter, session store.Session, userText, id, model string, includeUsage bool) {
 	sw := &sseWriter{w: w, rc: http.NewResponseController(w), base: chunk{ID: id, Object: "chat.completion.chunk", Created: time.Now().Unix(), Model: model}}
+	if includeUsage {
+		sw.base.Usage = json.RawMessage("null")
+	}
 	_, err := s.runner.Run(ctx, session, userText, sw.event)
 	if err != nil {
 		status, typ, code, msg := s.failure(ctx, err, session.ID)
@@ -372,6 +400,13 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, session stor
 	sw.start()
 	stop := "stop"
 	sw.chunk(chunkChoice{FinishReason: &stop})
+	if includeUsage {
+		// As OpenAI: one more chunk, no choices, the usage of the whole turn.
+		last := sw.base
+		last.Choices = []chunkChoice{}
+		last.Usage, _ = json.Marshal(sw.used)
+		sw.data(last)
+	}
 	sw.raw("data: [DONE]\n\n")
 }
 
@@ -382,6 +417,7 @@ type sseWriter struct {
 	started bool
 	text    bool // text was sent
 	tools   bool // tools ran since the last text
+	used    usage
 }
 
 func (sw *sseWriter) start() {
@@ -398,6 +434,7 @@ func (sw *sseWriter) start() {
 }
 
 func (sw *sseWriter) event(ev agent.Event) {
+	sw.used.add(ev)
 	switch ev.Kind {
 	case agent.EventText:
 		if ev.Text == "" {

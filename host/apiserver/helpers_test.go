@@ -25,7 +25,8 @@ import (
 // scriptedModel is an OpenAI-compatible chat-completions server on 127.0.0.1 playing the
 // model: "count: TEXT" asks for textstats.count on TEXT, "run: CMD" asks for the terminal,
 // "hold" waits until released (or the request goes away); a tool result is answered with
-// "The tool says: RESULT"; anything else is echoed.
+// "The tool says: RESULT"; anything else is echoed. Every reply reports usage of
+// scriptedPromptTokens and scriptedCompletionTokens.
 type scriptedModel struct {
 	*httptest.Server
 	entered chan string   // the last message's text, as each request arrives
@@ -97,8 +98,15 @@ func (m *scriptedModel) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		say("echo: ", text)
 	}
+	stream.Usage(scriptedPromptTokens, scriptedCompletionTokens)
 	stream.Done()
 }
+
+// The token counts the scripted model reports for each request.
+const (
+	scriptedPromptTokens     = 11
+	scriptedCompletionTokens = 3
+)
 
 // waitEntered waits for the model to receive a request whose last message starts with prefix.
 func (m *scriptedModel) waitEntered(t testing.TB, prefix string) {

@@ -289,18 +289,35 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if !allowMethod(w, r, http.MethodGet) {
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"object": "list",
-			"data":   []any{map[string]any{"id": ModelID, "object": "model", "created": 0, "owned_by": "hermes"}},
-		})
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": []any{modelObject()}})
 	case "/v1/chat/completions":
 		if !allowMethod(w, r, http.MethodPost) {
 			return
 		}
 		s.chatCompletions(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "no such endpoint: "+r.URL.Path+" (hermes serves /v1/chat/completions, /v1/models and /health)")
+		if id, ok := strings.CutPrefix(r.URL.Path, "/v1/models/"); ok {
+			if !allowMethod(w, r, http.MethodGet) {
+				return
+			}
+			if id != ModelID {
+				// OpenAI's answer for a model it does not have, with param "model".
+				e := errorBody("invalid_request_error", "model_not_found", fmt.Sprintf("The model %q does not exist; hermes serves %q (see GET /v1/models)", id, ModelID))
+				param := "model"
+				e.Error.Param = &param
+				writeJSON(w, http.StatusNotFound, e)
+				return
+			}
+			writeJSON(w, http.StatusOK, modelObject())
+			return
+		}
+		writeError(w, http.StatusNotFound, "invalid_request_error", "not_found", "no such endpoint: "+r.URL.Path+" (hermes serves /v1/chat/completions, /v1/models, /v1/models/"+ModelID+" and /health)")
 	}
+}
+
+// modelObject is the one model the API lists: the agent.
+func modelObject() map[string]any {
+	return map[string]any{"id": ModelID, "object": "model", "created": 0, "owned_by": "hermes"}
 }
 
 // authorized checks the bearer token in constant time. Both sides are hashed first, so neither
@@ -372,6 +389,7 @@ type apiError struct {
 	Error struct {
 		Message string  `json:"message"`
 		Type    string  `json:"type"`
+		Param   *string `json:"param"`
 		Code    *string `json:"code"`
 	} `json:"error"`
 }

@@ -45,6 +45,7 @@ func TestAuth(t *testing.T) {
 			for _, req := range []struct{ method, path, body string }{
 				{"GET", "/health", ""},
 				{"GET", "/v1/models", ""},
+				{"GET", "/v1/models/hermes", ""},
 				{"POST", "/v1/chat/completions", chatBody(false, user("hello"))},
 				{"GET", "/nope", ""},
 			} {

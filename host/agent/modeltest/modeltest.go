@@ -44,6 +44,15 @@ func (s *Stream) CallTool(name string, args any) {
 	s.Chunk(map[string]any{}, "tool_calls")
 }
 
+// Usage sends the last chunk a server sends when the request asked for
+// stream_options.include_usage: no choices, the token counts.
+func (s *Stream) Usage(prompt, completion int) {
+	b, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "scripted", "choices": []any{},
+		"usage": map[string]any{"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}})
+	fmt.Fprintf(s.w, "data: %s\n\n", b)
+	s.w.(http.Flusher).Flush()
+}
+
 // Done ends the stream.
 func (s *Stream) Done() { fmt.Fprint(s.w, "data: [DONE]\n\n") }
 
