@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -109,7 +110,7 @@ func slackFake(t *testing.T) gatewayFake {
 // TestGatewayRunEndToEnd runs the built binary's `gateway run` against each platform's fake
 // and the scripted model, with commands in the docker backend: a stranger dropped, a tool call
 // in the container, pairing by the binary's code, and SIGTERM during a turn, which finishes it
-// and leaves it in the store.
+// (or, sent twice, cancels it) and leaves it in the store.
 func TestGatewayRunEndToEnd(t *testing.T) {
 	for _, newFake := range []func(*testing.T) gatewayFake{telegramFake, discordFake, slackFake} {
 		fake := newFake(t)
@@ -136,49 +137,12 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	}
 	c.wantExit(t, ExitUsage, "hermes config set gateway.allow_local_backend true", "--profile", profile, "gateway", "run", "--backend", "local")
 
-	cmd := c.cmd("", append([]string{"--profile", profile, "--log-level", "info", "gateway", "run"}, fake.args...)...)
-	stderr := &syncBuffer{}
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	running, draining, exited := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		var once, drainOnce bool
-		for sc.Scan() {
-			stderr.Write([]byte(sc.Text() + "\n"))
-			if !once && strings.Contains(sc.Text(), "gateway running on "+platform) {
-				once = true
-				close(running)
-			}
-			if !drainOnce && strings.Contains(sc.Text(), "letting running turns finish") {
-				drainOnce = true
-				close(draining)
-			}
-		}
-		cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		<-exited
-	})
-	select {
-	case <-running:
-	case <-exited:
-		t.Fatalf("gateway run exited: %s", stderr.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("gateway run did not start: %s", stderr.String())
-	}
+	proc := startGateway(t, c, profile, fake)
 	next := func(wantChat string) string {
 		t.Helper()
-		chat, text := fake.next(t, stderr)
+		chat, text := fake.next(t, proc.stderr)
 		if chat != wantChat {
-			t.Fatalf("the bot wrote %q to chat %s, want chat %s; stderr:\n%s", text, chat, wantChat, stderr.String())
+			t.Fatalf("the bot wrote %q to chat %s, want chat %s; stderr:\n%s", text, chat, wantChat, proc.stderr.String())
 		}
 		return text
 	}
@@ -187,7 +151,7 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	fake.push("666", "run: echo pwned")
 	fake.push("42", "run: echo from-the-container; test -f /.dockerenv && echo in-docker")
 	if got := next("42"); !strings.Contains(got, "from-the-container") || !strings.Contains(got, "in-docker") {
-		t.Fatalf("reply %q; stderr:\n%s", got, stderr.String())
+		t.Fatalf("reply %q; stderr:\n%s", got, proc.stderr.String())
 	}
 	status := hermes("gateway", "status")
 	if !strings.Contains(status, "connected since") || !strings.Contains(status, "666") {
@@ -214,35 +178,28 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 		t.Fatalf("CLI sessions list shows %s's:\n%s", platform, out)
 	}
 
+	// SIGTERM twice during a turn: the first stops receiving and waits for the turn, the
+	// second cancels it; it says so, what was said is kept, and the exit is 0.
+	fake.push("42", "hold first")
+	model.waitEntered(t, "hold first")
+	proc.sigterm(t)
+	proc.cmd.Process.Signal(syscall.SIGTERM)
+	if got := next("42"); !strings.HasPrefix(got, "Stopped: hermes is shutting down") {
+		t.Fatalf("the turn cancelled by a second SIGTERM answered %q", got)
+	}
+	proc.wait(t, fake)
+
 	// SIGTERM during a turn: the gateway stops receiving, lets the turn finish, says its
 	// answer, saves it and exits 0.
+	proc = startGateway(t, c, profile, fake)
 	fake.push("42", "hold on")
 	model.waitEntered(t, "hold on")
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-draining:
-	case <-exited:
-		t.Fatalf("gateway run exited with a turn running: %s", stderr.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("gateway run did not start stopping: %s", stderr.String())
-	}
+	proc.sigterm(t)
 	model.releaseAll()
 	if got := next("42"); got != "holding released" {
 		t.Fatalf("the turn running at SIGTERM answered %q", got)
 	}
-	select {
-	case <-exited:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("gateway run did not stop on SIGTERM")
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(stderr.String(), "gateway stopped") {
-		t.Fatalf("exit %d; stderr:\n%s", code, stderr.String())
-	}
-	for _, secret := range append([]string{fake.token}, fake.secrets...) {
-		if strings.Contains(stderr.String(), secret) {
-			t.Fatalf("a token is in the log:\n%s", stderr.String())
-		}
-	}
+	proc.wait(t, fake)
 	if status := hermes("gateway", "status"); !strings.Contains(status, "stopped since") {
 		t.Fatalf("status after stop:\n%s", status)
 	}
@@ -256,11 +213,98 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 		t.Fatalf("sessions %+v %v", ss, err)
 	}
 	ms, err := db.Messages(context.Background(), ss[0].ID, store.SessionFilter{Source: platform})
-	if err != nil || len(ms) < 2 || ms[len(ms)-2].Content != "hold on" || ms[len(ms)-1].Content != "holding released" {
-		t.Fatalf("stored %+v %v", ms, err)
+	var said []string
+	for _, m := range ms {
+		said = append(said, m.Role+": "+m.Content)
+	}
+	if err != nil || !strings.HasSuffix(strings.Join(said, "|"), "user: hold first|assistant: holding \n[interrupted]|user: hold on|assistant: holding released") {
+		t.Fatalf("stored %q %v", said, err)
 	}
 	if _, err := os.Stat(filepath.Join(c.workspace, "pwned")); err == nil {
 		t.Fatal("a stranger's command ran")
+	}
+}
+
+// gatewayProc is a running `hermes gateway run`.
+type gatewayProc struct {
+	cmd                       *exec.Cmd
+	stderr                    *syncBuffer
+	running, draining, exited chan struct{}
+}
+
+// startGateway runs `gateway run` for fake's platform and returns once it is running.
+func startGateway(t *testing.T, c *cliHome, profile string, fake gatewayFake) *gatewayProc {
+	t.Helper()
+	p := &gatewayProc{
+		cmd:    c.cmd("", append([]string{"--profile", profile, "--log-level", "info", "gateway", "run"}, fake.args...)...),
+		stderr: &syncBuffer{}, running: make(chan struct{}), draining: make(chan struct{}), exited: make(chan struct{}),
+	}
+	pipe, err := p.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		var once, drainOnce bool
+		for sc.Scan() {
+			p.stderr.Write([]byte(sc.Text() + "\n"))
+			if !once && strings.Contains(sc.Text(), "gateway running on "+fake.platform) {
+				once = true
+				close(p.running)
+			}
+			if !drainOnce && strings.Contains(sc.Text(), "letting running turns finish") {
+				drainOnce = true
+				close(p.draining)
+			}
+		}
+		p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		<-p.exited
+	})
+	select {
+	case <-p.running:
+	case <-p.exited:
+		t.Fatalf("gateway run exited: %s", p.stderr.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("gateway run did not start: %s", p.stderr.String())
+	}
+	return p
+}
+
+// sigterm sends SIGTERM during a turn and waits until the gateway stops receiving.
+func (p *gatewayProc) sigterm(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.draining:
+	case <-p.exited:
+		t.Fatalf("gateway run exited with a turn running: %s", p.stderr.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("gateway run did not start stopping: %s", p.stderr.String())
+	}
+}
+
+// wait waits for the gateway to exit, which must be cleanly and without showing a token.
+func (p *gatewayProc) wait(t *testing.T, fake gatewayFake) {
+	t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("gateway run did not stop on SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(p.stderr.String(), "gateway stopped") {
+		t.Fatalf("exit %d; stderr:\n%s", code, p.stderr.String())
+	}
+	for _, secret := range append([]string{fake.token}, fake.secrets...) {
+		if strings.Contains(p.stderr.String(), secret) {
+			t.Fatalf("a token is in the log:\n%s", p.stderr.String())
+		}
 	}
 }
 

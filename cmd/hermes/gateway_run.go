@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"os/signal"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -35,7 +38,7 @@ func newGatewayRunCmd(env *environment) *cli.Command {
 			"SLACK_APP_TOKEN for Socket Mode) and allows only\n" +
 			"the users in PLATFORM_ALLOWED_USERS or paired (hermes gateway pair). Commands run in the docker\n" +
 			"backend; --backend local needs gateway.allow_local_backend = true, and then every dangerous command is\n" +
-			"asked in the chat. SIGTERM or Ctrl-C lets turns finish (30s), then stops.",
+			"asked in the chat. SIGTERM or Ctrl-C lets turns finish (30s), then stops; a second one cancels them now.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "platform", Usage: "connect only to `LIST` (telegram, discord, slack); default: every platform with a bot token", Destination: &opts.Platforms},
 			&cli.StringFlag{Name: "backend", Value: "docker", Usage: "run commands in `BACKEND`: docker, or local (needs gateway.allow_local_backend)", Destination: &opts.Backend},
@@ -131,6 +134,7 @@ func runGatewayRun(ctx context.Context, env *environment, opts *gatewayRunOption
 	}
 	fmt.Fprintf(env.Err, "hermes: gateway running on %s (model %s, backend %s); Ctrl-C or SIGTERM stops\n",
 		strings.Join(names, ", "), env.cfg.Model.Name, opts.Backend)
+	defer cancelTurnsOnSecondSignal(env, gateways)()
 	errs := make([]error, len(gateways))
 	var wg sync.WaitGroup
 	for i, g := range gateways {
@@ -217,4 +221,31 @@ func newGatewayAdapter(b gatewayBot, env *environment) (gateway.Adapter, error) 
 		return slack.New(b.token, b.appToken, b.apiURL, env.logger)
 	}
 	return telegram.New(b.token, b.apiURL, env.logger)
+}
+
+// cancelTurnsOnSecondSignal: the first SIGTERM or Ctrl-C stops the gateway and lets running
+// turns finish; a second one cancels them now (what was said is kept).
+func cancelTurnsOnSecondSignal(env *environment, gateways []*gateway.Gateway) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+			}
+			if n == 2 {
+				fmt.Fprintln(env.Err, "hermes: cancelling the running turns")
+				for _, g := range gateways {
+					g.CancelTurns()
+				}
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }

@@ -271,6 +271,14 @@ func (g *Gateway) Run(ctx context.Context) error {
 	return nil
 }
 
+// CancelTurns cancels every running turn now rather than letting it finish (a second
+// SIGTERM); each says so in its chat and keeps what was said. Meant for after Run's context
+// ended: turns started later are cancelled at once too.
+func (g *Gateway) CancelTurns() {
+	g.log.Info("gateway: cancelling running turns")
+	g.stopAll()
+}
+
 // reply sends text to chat, split at the platform's limit. It outlives the turn's context, so
 // a cancelled turn still says so.
 func (g *Gateway) reply(chat Chat, text string) {
