@@ -149,12 +149,17 @@ func newFruitModel(t *testing.T, variants ...string) *fruitModel {
 	return m
 }
 
-// of returns the requests of one kind.
-func (m *fruitModel) of(kind string) []fruitRequest {
+// all returns the requests so far; the handler goroutines may still be recording one.
+func (m *fruitModel) all() []fruitRequest {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return append([]fruitRequest(nil), m.requests...)
+}
+
+// of returns the requests of one kind.
+func (m *fruitModel) of(kind string) []fruitRequest {
 	var out []fruitRequest
-	for _, r := range m.requests {
+	for _, r := range m.all() {
 		if r.Kind == kind {
 			out = append(out, r)
 		}
@@ -416,7 +421,7 @@ func TestSkillsEvolveFromSessions(t *testing.T) {
 		t.Fatalf("evolve --from-sessions: %s", out)
 	}
 	var fromSession, judged bool
-	for _, r := range model.requests {
+	for _, r := range model.all() {
 		if strings.Contains(r.Raw, "sk-or-v1-redact-me-please") {
 			t.Fatalf("a secret was sent to the %s model: %s", r.Kind, r.Raw)
 		}

@@ -167,7 +167,7 @@ func TestHostileCalls(t *testing.T) {
 		{name: "deep recursion", fixture: "recursion", tool: "deep", code: abi.CodeTrap, mention: []string{"stack"}},
 		{name: "garbage output", fixture: "badoutput", tool: "garbage", code: abi.CodeInvalidOutput, mention: []string{"not valid JSON"}},
 	}
-	for _, fn := range []string{"load_u8", "load_u64", "store_u8", "store_u64", "input_load_u8", "input_load_u64", "output_set", "error_set", "length", "free", "config_get", "var_get", "var_set", "http_request", "log_info", "unaligned_u64_edge"} {
+	for _, fn := range []string{"load_u8", "load_u64", "store_u8", "store_u64", "input_load_u8", "input_load_u64", "output_set", "error_set", "length", "config_get", "var_get", "var_set", "http_request", "log_info", "unaligned_u64_edge"} {
 		tests = append(tests, hostileCall{name: "out of bounds " + fn, fixture: "oob", tool: fn, code: oobCode(fn), mention: []string{oobMention(fn)}})
 	}
 	e := newTestEngine(t)
@@ -195,6 +195,20 @@ func TestHostileCalls(t *testing.T) {
 			assertAlive(t, e)
 		})
 	}
+}
+
+// As Extism's kernel does, free of an offset that is no live block (here far past the host's
+// memory) changes nothing: the call goes on, and the instance stays sound for the next one.
+func TestHostileFreeOutOfBoundsIsANoOp(t *testing.T) {
+	e := newTestEngine(t)
+	p := load(t, e, specFor(t, "testdata/hostile/oob"))
+	for i := 0; i < 2; i++ {
+		out, err := p.Call(context.Background(), "free", []byte(`{}`))
+		if err != nil || string(out) != `{"escaped":true}` {
+			t.Fatalf("call %d: free of an unknown offset: out=%s err=%v", i, out, err)
+		}
+	}
+	assertAlive(t, e)
 }
 
 // An absurd length to output_set is first of all over the output limit.
