@@ -642,3 +642,25 @@ func FuzzAllowMatch(f *testing.F) {
 		}
 	})
 }
+
+// A plugin's requests never go through the environment's proxy: HTTP_PROXY would let a request
+// to an allowed name be answered (and read) by whatever the proxy setting names.
+func TestEnvironmentProxyIsIgnored(t *testing.T) {
+	proxy := newServer(t, okHandler)
+	for _, k := range []string{"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"} {
+		t.Setenv(k, proxy.URL)
+	}
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	s := newServer(t, okHandler)
+	c := newClient(t, "api.test:"+s.port())
+	c.lookup = staticLookup(map[string][]string{"api.test": {"127.0.0.1"}})
+	c.addrCheck = onlyLoopback127
+	r, err := c.Do(ctxT(t), abi.HTTPRequest{URL: "http://api.test:" + s.port() + "/"}, nil)
+	if err != nil || r.Status != 200 {
+		t.Fatalf("request: %v %+v", err, r)
+	}
+	if s.hits.Load() != 1 || proxy.hits.Load() != 0 {
+		t.Fatalf("server got %d requests, the proxy %d; want 1 and 0", s.hits.Load(), proxy.hits.Load())
+	}
+}
