@@ -62,6 +62,23 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("http: response body exceeds %s limit (%d bytes)", e.Limit, e.Max)
 }
 
+// RequestError is a request that could not be made or did not get an answer for a reason of the
+// request's own (a malformed URL, a name that does not resolve, too many redirects, a refused
+// connection) or because the server was too slow (Timeout). It is neither a refusal by the
+// policy nor a fault of the module: a caller reports it as the tool's error, a timeout as a limit.
+type RequestError struct {
+	URL     string // redacted
+	Reason  string
+	Timeout bool
+	Err     error
+}
+
+func (e *RequestError) Error() string {
+	return fmt.Sprintf("http: request to %s failed: %s", e.URL, e.Reason)
+}
+
+func (e *RequestError) Unwrap() error { return e.Err }
+
 const (
 	defaultMaxRedirects   = 5
 	defaultTimeout        = 2 * time.Minute // only when the caller's ctx has no deadline
@@ -193,7 +210,7 @@ func (c *Client) Do(ctx context.Context, req abi.HTTPRequest, body []byte) (*Res
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, req.URL, rd)
 	if err != nil {
-		return nil, fmt.Errorf("http: invalid request to %s: %w", redact(req.URL), err)
+		return nil, &RequestError{URL: redact(req.URL), Reason: "the URL is not valid: " + err.Error(), Err: err}
 	}
 	if why := c.checkURL(hr.URL); why != "" {
 		return nil, &DeniedError{URL: hr.URL.Redacted(), Reason: why}
@@ -245,7 +262,16 @@ func (c *Client) requestError(hr *http.Request, err error) error {
 		}
 		return de
 	}
-	return fmt.Errorf("http: request to %s failed: %w", where, err)
+	if hr.Context().Err() != nil {
+		// The call itself ran out of time or was canceled: the caller reports that, not us.
+		return fmt.Errorf("http: request to %s failed: %w", where, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &RequestError{URL: where, Reason: fmt.Sprintf("the server did not answer in time (%s to connect, %s for TLS, %s for the response headers)",
+			dialTimeout, tlsHandshakeTimeout, responseHeaderTimeout), Timeout: true, Err: err}
+	}
+	return &RequestError{URL: where, Reason: err.Error(), Err: err}
 }
 
 // checkRedirect re-applies the policy to each redirect hop before it is sent.

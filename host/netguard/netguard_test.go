@@ -664,3 +664,47 @@ func TestEnvironmentProxyIsIgnored(t *testing.T) {
 		t.Fatalf("server got %d requests, the proxy %d; want 1 and 0", s.hits.Load(), proxy.hits.Load())
 	}
 }
+
+// Requests that fail for a reason of their own are *RequestError, a slow server a timeout, so a
+// caller can tell them from a refusal and from a fault of the module.
+func TestRequestErrors(t *testing.T) {
+	release := make(chan struct{})
+	slow := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	var loop *server
+	loop = newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, loop.URL+"/again", http.StatusFound)
+	})
+	tests := []struct {
+		name, url, reason string
+		timeout           bool
+		client            func(t *testing.T) *Client
+	}{
+		{"server too slow", slow.URL, "did not answer in time", true, func(t *testing.T) *Client {
+			c := newClient(t, slow.hostPort())
+			c.tr.ResponseHeaderTimeout = 50 * time.Millisecond
+			return c
+		}},
+		{"name does not resolve", "http://gone.test/", "no such host", false, func(t *testing.T) *Client {
+			c := newClient(t, "gone.test")
+			c.lookup = staticLookup(nil)
+			return c
+		}},
+		{"redirect cap", loop.URL, "stopped after 5 redirects", false, func(t *testing.T) *Client { return newClient(t, loop.hostPort()) }},
+		{"malformed URL", "http://a b/", "the URL is not valid", false, func(t *testing.T) *Client { return newClient(t, "example.com") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.client(t).Do(ctxT(t), abi.HTTPRequest{URL: tt.url}, nil)
+			var re *RequestError
+			if !errors.As(err, &re) || re.Timeout != tt.timeout || !strings.Contains(err.Error(), tt.reason) {
+				t.Fatalf("err = %v (%T); want a RequestError (timeout %v) saying %q", err, err, tt.timeout, tt.reason)
+			}
+		})
+	}
+}

@@ -36,6 +36,7 @@ func classify(fn string, err error) *abi.Error {
 		de  *deniedError
 		nde *netguard.DeniedError
 		nle *netguard.LimitError
+		nre *netguard.RequestError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -48,6 +49,10 @@ func classify(fn string, err error) *abi.Error {
 		return &abi.Error{Code: abi.CodeDenied, Message: nde.Error(), Err: err}
 	case errors.As(err, &nle):
 		return &abi.Error{Code: abi.CodeLimitExceeded, Message: nle.Error(), Err: err}
+	case errors.As(err, &nre) && nre.Timeout:
+		return &abi.Error{Code: abi.CodeLimitExceeded, Message: nre.Error(), Err: err}
+	case errors.As(err, &nre):
+		return &abi.Error{Code: abi.CodeToolError, Message: nre.Error(), Err: err}
 	}
 	return &abi.Error{Code: abi.CodeTrap, Message: fn + ": " + err.Error(), Err: err}
 }

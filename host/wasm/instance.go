@@ -145,7 +145,9 @@ func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc i
 // usable reports whether the instance may serve another call: wazero may have closed it on a
 // deadline that fired as the call returned.
 func (in *instance) usable() bool {
-	return in.mod != nil && !in.mod.IsClosed() && !in.kill.thrown()
+	// A call a host function ended (in.failure) unwound the guest mid-way: whatever it held
+	// (its allocator's or runtime's state) may be half-changed, so the instance goes too.
+	return in.mod != nil && !in.mod.IsClosed() && !in.kill.thrown() && in.failure == nil
 }
 
 func (in *instance) begin(input []byte) {
