@@ -131,3 +131,48 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rec.values()[:10]...)
 		t.Fatal(err)
 	}
 }
+
+// TestLockVersionCountsEveryLockChange: every change to the lock made through another handle
+// on the same file (as another process would) — install, disable, enable, trust, untrust,
+// remove, and an edit outside hermes — makes LockVersion grow; plugin data does not.
+func TestLockVersionCountsEveryLockChange(t *testing.T) {
+	db, path := openTest(t)
+	other, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	last, err := db.LockVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(what string, change func() error, wantChange bool) {
+		t.Helper()
+		if err := change(); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		now, err := db.LockVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed := now != last; changed != wantChange {
+			t.Errorf("%s: lock version %d -> %d, want changed=%v", what, last, now, wantChange)
+		}
+		if now < last {
+			t.Errorf("%s: lock version went down, %d -> %d", what, last, now)
+		}
+		last = now
+	}
+	step("install", func() error { return other.InstallPlugin(ctx, testRecord("weather"), "plugin.install", "") }, true)
+	step("kv write", func() error { return other.KVSet(ctx, "weather", "k", []byte("v")) }, false)
+	step("disable", func() error { return other.SetPluginEnabled(ctx, "weather", false) }, true)
+	step("enable", func() error { return other.SetPluginEnabled(ctx, "weather", true) }, true)
+	step("trust", func() error { return other.TrustKey(ctx, "acme", "ed25519:AAAA") }, true)
+	step("untrust", func() error { return other.UntrustKey(ctx, "acme") }, true)
+	step("edit outside hermes", func() error {
+		rawExec(t, path, `UPDATE plugins SET wasm_sha256 = '`+strings.Repeat("c", 64)+`' WHERE name = 'weather'`)
+		return nil
+	}, true)
+	step("remove", func() error { return other.RemovePlugin(ctx, "weather", "1.2.3") }, true)
+}

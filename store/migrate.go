@@ -341,6 +341,31 @@ INSERT INTO skills_v9 SELECT name, version, source, trust, content_sha256, scann
 DROP TABLE skills;
 ALTER TABLE skills_v9 RENAME TO skills;
 `,
+
+	// v10: a change counter of the lock (see LockVersion). Triggers bump it with every change to
+	// a plugin's lock entry or to the trusted keys, in the writer's own transaction, whoever the
+	// writer is (hermes or a stray sqlite3 session), so a long-running server reads one row to
+	// learn whether it must reload its plugins.
+	`
+CREATE TABLE lock_changes (
+	id INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+	n  INTEGER NOT NULL
+) STRICT;
+INSERT INTO lock_changes (id, n) VALUES (1, 0);
+
+CREATE TRIGGER lock_changes_plugin_insert AFTER INSERT ON plugins
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER lock_changes_plugin_update AFTER UPDATE ON plugins
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER lock_changes_plugin_delete AFTER DELETE ON plugins
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER lock_changes_key_insert AFTER INSERT ON trusted_keys
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER lock_changes_key_update AFTER UPDATE ON trusted_keys
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+CREATE TRIGGER lock_changes_key_delete AFTER DELETE ON trusted_keys
+BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
+`,
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.

@@ -169,6 +169,25 @@ func deletePluginIn(ctx context.Context, tx *sql.Tx, name string) error {
 	return err
 }
 
+// LockVersion is the lock's change counter: it grows with every committed change to a plugin's
+// lock entry (install, update, restore, enable, disable, remove, or an edit by anything else)
+// and to the trusted keys. It is one small row, cheap enough to read before every request; a
+// process holding plugins loaded compares it with the value it loaded them at. The counter
+// only grows while the database exists.
+func (db *DB) LockVersion(ctx context.Context) (int64, error) {
+	stmt, err := db.cache.get(ctx, lockVersionSQL)
+	if err != nil {
+		return 0, fmt.Errorf("store: lock version: %w", err)
+	}
+	var n int64
+	if err := stmt.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: lock version: %w", err)
+	}
+	return n, nil
+}
+
+const lockVersionSQL = `SELECT n FROM lock_changes WHERE id = 1`
+
 func boolInt(b bool) int64 {
 	if b {
 		return 1

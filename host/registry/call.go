@@ -21,7 +21,15 @@ import (
 
 // Call runs the tool named "<plugin>.<tool>" with a JSON object of arguments and returns its
 // JSON result. Every error is an *abi.Error whose code says what kind of failure it was.
+//
+// Each call first reads the lock's change counter (Refresh): when another process changed the
+// lock since, the plugins loaded here are checked again as a new process would check them, so a
+// plugin disabled, removed, tampered with or whose signer was untrusted elsewhere is refused
+// from the next call on. Calls already running finish.
 func (r *Registry) Call(ctx context.Context, fullName string, args []byte) ([]byte, error) {
+	if _, err := r.Refresh(ctx); err != nil {
+		return nil, err
+	}
 	out, err := r.call(ctx, fullName, args)
 	if errors.Is(err, wasm.ErrClosed) {
 		// Updated, restored or re-enabled while this call was on its way: once more, with the
@@ -165,7 +173,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if err != nil {
 		return nil, err
 	}
-	lp := &loadedPlugin{plugin: p, schemas: map[string]*jsonschema.Resolved{}, tools: map[string]abi.Tool{}}
+	lp := &loadedPlugin{rec: rec, plugin: p, schemas: map[string]*jsonschema.Resolved{}, tools: map[string]abi.Tool{}}
 	for _, t := range info.Tools {
 		s, err := compileSchema(t)
 		if err != nil {

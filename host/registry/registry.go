@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -39,6 +40,7 @@ type Store interface {
 	KVGet(ctx context.Context, plugin, key string) ([]byte, bool, error)
 	KVSet(ctx context.Context, plugin, key string, value []byte) error
 	KVDelete(ctx context.Context, plugin, key string) error
+	LockVersion(ctx context.Context) (int64, error)
 }
 
 // Registry is safe for concurrent use. Plugins are compiled on their first call and kept.
@@ -57,9 +59,14 @@ type Registry struct {
 	envOnce  sync.Once
 	dotEnv   map[string]string
 	envErr   error
+
+	refreshMu sync.Mutex     // one Refresh re-checks at a time
+	lockSeen  atomic.Int64   // the lock version the loaded plugins were last checked at (-1: none yet)
+	closing   sync.WaitGroup // plugins Refresh dropped, closing once their calls finish
 }
 
 type loadedPlugin struct {
+	rec     store.PluginRecord // the lock entry it was loaded from
 	plugin  *wasm.Plugin
 	schemas map[string]*jsonschema.Resolved
 	tools   map[string]abi.Tool
@@ -67,8 +74,10 @@ type loadedPlugin struct {
 
 // New returns a registry over st, running plugins on engine with the limits and workspace of cfg.
 func New(st Store, engine *wasm.Engine, paths config.Paths, cfg config.Config) *Registry {
-	return &Registry{store: st, engine: engine, paths: paths, cfg: cfg,
+	r := &Registry{store: st, engine: engine, paths: paths, cfg: cfg,
 		loaded: map[string]*loadedPlugin{}, inflight: map[string]*loading{}, gen: map[string]int{}}
+	r.lockSeen.Store(-1)
+	return r
 }
 
 // WithExecutor returns r with plugins' exec capability served by e.
@@ -83,15 +92,16 @@ func (r *Registry) WithActivity(s activity.Sink) *Registry {
 	return r
 }
 
-// Close unloads every plugin.
+// Close unloads every plugin, waiting for the calls in progress.
 func (r *Registry) Close(ctx context.Context) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	var errs []error
 	for name, lp := range r.loaded {
 		errs = append(errs, lp.plugin.Close(ctx))
 		delete(r.loaded, name)
 	}
+	r.mu.Unlock()
+	r.closing.Wait()
 	return errors.Join(errs...)
 }
 
@@ -544,6 +554,11 @@ func (r *Registry) Verify(ctx context.Context, name string) error {
 	if err != nil {
 		return notFound(name, err)
 	}
+	return r.verifyFiles(rec)
+}
+
+// verifyFiles is Verify of one lock entry.
+func (r *Registry) verifyFiles(rec store.PluginRecord) error {
 	if err := r.checkSeal(rec); err != nil {
 		return err
 	}
@@ -552,7 +567,7 @@ func (r *Registry) Verify(ctx context.Context, name string) error {
 		return err
 	}
 	if got := sha256Hex(wasmBytes); got != rec.WasmSHA256 {
-		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("module sha256 is %s but %s was pinned when it was added; its files changed", got, rec.WasmSHA256)}
+		return &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("module sha256 is %s but %s was pinned when it was added; its files changed", got, rec.WasmSHA256)}
 	}
 	return nil
 }
