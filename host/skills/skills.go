@@ -236,7 +236,7 @@ type Manager struct {
 	tools      ToolInstaller
 	bundled    fs.FS
 	logger     *slog.Logger
-	http       *http.Client // downloads of skills from URLs; nil is defaultHTTPClient
+	http       *http.Client // downloads of skills from URLs; nil is download.DefaultClient
 }
 
 // New returns a manager keeping skills under root, quarantining new ones under quarantine
