@@ -208,6 +208,7 @@ func newApp(s *streams) *cli.App {
 				Usage: "install, inspect, update, audit and remove plugins",
 				Subcommands: []*cli.Command{
 					newPluginsInstallCmd(env),
+					newPluginsImportCmd(env),
 					newPluginsListCmd(env),
 					newPluginsInfoCmd(env),
 					newPluginsActivityCmd(env),

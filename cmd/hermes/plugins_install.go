@@ -17,6 +17,7 @@ type pluginsInstallOptions struct {
 	Source        string
 	Yes           bool
 	AllowUnsigned bool
+	Name, Version string // for an Extism manifest, which has neither
 }
 
 func newPluginsInstallCmd(env *environment) *cli.Command {
@@ -25,16 +26,21 @@ func newPluginsInstallCmd(env *environment) *cli.Command {
 	return &cli.Command{
 		Name:      "install",
 		Aliases:   []string{"add"},
-		Usage:     "verify a plugin (directory, .tar.gz or oci://), show what it asks for, and install it if you agree",
-		ArgsUsage: "DIR | NAME-VERSION.tar.gz | oci://HOST/REPO:TAG | oci://HOST/REPO@sha256:DIGEST",
+		Usage:     "verify a plugin (directory, .tar.gz, oci:// or an Extism manifest .json), show what it asks for, and install it if you agree",
+		ArgsUsage: "DIR | NAME-VERSION.tar.gz | oci://HOST/REPO:TAG | oci://HOST/REPO@sha256:DIGEST | MANIFEST.json",
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "for an Extism manifest: the plugin's `NAME` (default: from the module's file name)", Destination: &opts.Name},
+			&cli.StringFlag{Name: "version", Usage: "for an Extism manifest: the plugin's `VERSION` (default: 0.0.0)", Destination: &opts.Version},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "grant what the plugin asks without asking (still prints it)", Destination: &opts.Yes},
 			&cli.BoolFlag{Name: "allow-unsigned", Usage: "install without a signature by a key you trusted (marked unsigned everywhere)", Destination: &opts.AllowUnsigned},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, bools, "plugins install takes one source: a plugin directory, a NAME-VERSION.tar.gz or oci://HOST/REPO:TAG")
+			args, err := positionalWith(c, bools, map[string]*string{"name": &opts.Name, "version": &opts.Version})
 			if err != nil {
 				return err
+			}
+			if len(args) != 1 {
+				return usagef("plugins install takes one source: a plugin directory, a NAME-VERSION.tar.gz, oci://HOST/REPO:TAG or an Extism manifest .json")
 			}
 			opts.Source = args[0]
 			return runPluginsInstall(c.Context, env, opts)
@@ -51,6 +57,10 @@ func runPluginsInstall(ctx context.Context, env *environment, opts *pluginsInsta
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if src.Kind != install.FromExtism && (opts.Name != "" || opts.Version != "") {
+		return usagef("--name and --version are for an Extism manifest; a plugin's plugin.toml names it")
+	}
+	src.Name, src.Version = opts.Name, opts.Version
 	plan, err := in.Prepare(ctx, src, install.Options{AllowUnsigned: opts.AllowUnsigned})
 	if err != nil {
 		return err

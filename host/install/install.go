@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -43,6 +44,14 @@ type Installer struct {
 	cfg      config.Config
 	paths    config.Paths
 	progress io.Writer
+	http     *http.Client // downloads of modules an Extism manifest names by URL; nil is the default
+}
+
+// WithHTTPClient returns in downloading modules named by URL with c (tests give one that
+// trusts their server); redirects off HTTPS are refused whatever c says.
+func (in *Installer) WithHTTPClient(c *http.Client) *Installer {
+	in.http = c
+	return in
 }
 
 // New returns an installer over reg, trusting the keys in keys.
@@ -148,6 +157,9 @@ func (in *Installer) PlanUpdate(ctx context.Context, name, from string, opts Opt
 // planUpdateFrom is PlanUpdate from a parsed source.
 func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src Source, opts Options) (*Plan, error) {
 	name := cur.Name
+	if src.Kind == FromExtism && src.Name == "" {
+		src.Name = name // the name it was installed under, not the one its file name gives
+	}
 	if src.Project && !in.cfg.Plugins.ProjectLocal {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
 	}
@@ -324,6 +336,8 @@ func recordedSource(recorded string) (Source, error) {
 			ref.Digest = ""
 		}
 		return Source{Kind: FromOCI, Ref: ref}, nil
+	case strings.HasPrefix(recorded, prefixExtism):
+		return Source{Kind: FromExtism, Path: strings.TrimPrefix(recorded, prefixExtism)}, nil
 	case strings.HasPrefix(recorded, prefixFile):
 		return Source{Kind: FromArchive, Path: strings.TrimPrefix(recorded, prefixFile)}, nil
 	case strings.HasPrefix(recorded, prefixProject):

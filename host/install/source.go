@@ -23,6 +23,7 @@ const (
 	FromDir     Kind = iota // a plugin directory (plugin.toml, the module, maybe plugin.sig)
 	FromArchive             // a NAME-VERSION.tar.gz, its signature beside it as NAME-VERSION.tar.gz.sig
 	FromOCI                 // an artifact in an OCI registry, signature inside it
+	FromExtism              // an Extism manifest (JSON) naming one module: see ReadExtism
 )
 
 // Source is a parsed install source.
@@ -32,6 +33,9 @@ type Source struct {
 	Ref     oci.Reference // for FromOCI
 	Project bool          // a directory under the workspace's .hermes/plugins/
 	Skill   string        // the skill whose tool this is (a directory inside the installed skill)
+	// Name and Version name and number a plugin made from an Extism manifest (FromExtism),
+	// which has neither; "" derives them (ExtismOptions).
+	Name, Version string
 }
 
 // Recorded prefixes of Source in the lock.
@@ -40,6 +44,7 @@ const (
 	prefixProject = registry.ProjectSourcePrefix
 	prefixFile    = "file:"
 	prefixSkill   = "skill:" // skill:<skill>:<dir>
+	prefixExtism  = "extism:"
 )
 
 // String is the source as the lock records it.
@@ -49,6 +54,8 @@ func (s Source) String() string {
 		return prefixFile + s.Path
 	case FromOCI:
 		return s.Ref.String()
+	case FromExtism:
+		return prefixExtism + s.Path
 	}
 	switch {
 	case s.Skill != "":
@@ -69,7 +76,7 @@ func ParseSource(arg, workspace string) (Source, error) {
 		}
 		return Source{Kind: FromOCI, Ref: ref}, nil
 	}
-	for _, p := range []string{prefixDir, prefixProject, prefixFile} {
+	for _, p := range []string{prefixDir, prefixProject, prefixFile, prefixExtism} {
 		arg = strings.TrimPrefix(arg, p) // a source copied from `plugins info`
 	}
 	abs, err := filepath.Abs(arg)
@@ -85,8 +92,10 @@ func ParseSource(arg, workspace string) (Source, error) {
 		return Source{Kind: FromDir, Path: abs, Project: isProjectLocal(abs, workspace)}, nil
 	case info.Mode().IsRegular() && (strings.HasSuffix(abs, ".tar.gz") || strings.HasSuffix(abs, ".tgz")):
 		return Source{Kind: FromArchive, Path: abs}, nil
+	case info.Mode().IsRegular() && IsExtismManifest(abs):
+		return Source{Kind: FromExtism, Path: abs}, nil
 	}
-	return Source{}, fmt.Errorf("plugin source %s: neither a directory nor a .tar.gz (give a plugin directory, a NAME-VERSION.tar.gz or oci://HOST/REPO:TAG)", arg)
+	return Source{}, fmt.Errorf("plugin source %s: neither a directory, a .tar.gz nor an Extism manifest .json (give a plugin directory, a NAME-VERSION.tar.gz, a MANIFEST.json or oci://HOST/REPO:TAG)", arg)
 }
 
 // isProjectLocal reports whether dir is inside the workspace's .hermes/plugins/.
@@ -176,6 +185,14 @@ func (in *Installer) Fetch(ctx context.Context, src Source) (*Fetched, error) {
 		pinned := src.Ref
 		pinned.Digest = pulled.Digest
 		f.Recorded = pinned.String()
+		return f, nil
+	case FromExtism:
+		// No signature: an Extism manifest has none, and the plugin.toml is made here.
+		p, err := ReadExtism(ctx, src.Path, ExtismOptions{Name: src.Name, Version: src.Version, HTTPClient: in.http})
+		if err != nil {
+			return nil, err
+		}
+		f.Files, f.Manifest = registry.Files{Manifest: p.TOML, Wasm: p.Wasm}, p.Manifest
 		return f, nil
 	}
 	return nil, fmt.Errorf("fetch: unknown source kind %d", src.Kind)
