@@ -48,6 +48,7 @@ type DB struct {
 	sql   *sql.DB
 	path  string
 	cache *stmtCache // the hot paths' prepared statements (see sessions.go)
+	group groupCommit // concurrent session writes committed together (see group.go)
 }
 
 // Open opens the state database at path, creating it (mode 0600) if it does not exist and
@@ -118,6 +119,17 @@ func dsn(abs string) string {
 		"&_pragma=synchronous(NORMAL)" +
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walAutocheckpointPages) +
 		"&_txlock=immediate"
+}
+
+// DSN is the data source name [Open] gives the "sqlite" driver (modernc.org/sqlite) for the
+// database at path: its pragmas and transaction mode. It is for floor benchmarks that run the
+// store's SQL on a bare connection with the same settings.
+func DSN(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("store: dsn %s: %w", path, err)
+	}
+	return dsn(abs), nil
 }
 
 // escapeURIPath percent-encodes the characters SQLite's URI parser would otherwise treat as
