@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,8 +15,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -31,6 +34,9 @@ import (
 // a tool result is answered "The tool says: RESULT"; anything else is echoed.
 type promptModel struct {
 	*httptest.Server
+	// request is the last chat request received, without its messages, when capture is set.
+	capture atomic.Bool
+	request atomic.Pointer[[]byte]
 	entered chan string
 	release chan struct{}
 	once    sync.Once
@@ -49,6 +55,16 @@ func newPromptModel(tb testing.TB) *promptModel {
 func (m *promptModel) releaseAll() { m.once.Do(func() { close(m.release) }) }
 
 func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
+	if m.capture.Load() {
+		body, _ := io.ReadAll(r.Body)
+		var req map[string]json.RawMessage
+		if json.Unmarshal(body, &req) == nil {
+			delete(req, "messages")
+			b, _ := json.Marshal(req)
+			m.request.Store(&b)
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	msgs, ok := modeltest.ReadRequest(w, r)
 	if !ok {
 		return
@@ -132,6 +148,15 @@ func startAPI(tb testing.TB, c *cliHome, env []string, args ...string) *apiProce
 	tb.Helper()
 	cmd := c.cmd("", append([]string{"api", "--port", "0"}, args...)...)
 	cmd.Env = append(cmd.Env, env...)
+	return startServerProcess(tb, cmd, servingRe)
+}
+
+var floorServingRe = regexp.MustCompile(`floor serving on (http://[^ ]+)`)
+
+// startServerProcess starts cmd and waits until its stderr matches serving, whose first group
+// is the URL it serves; the server is sent SIGTERM at the end of the test.
+func startServerProcess(tb testing.TB, cmd *exec.Cmd, serving *regexp.Regexp) *apiProcess {
+	tb.Helper()
 	p := &apiProcess{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
@@ -145,7 +170,7 @@ func startAPI(tb testing.TB, c *cliHome, env []string, args ...string) *apiProce
 		sc := bufio.NewScanner(pipe)
 		for sc.Scan() {
 			p.stderr.Write([]byte(sc.Text() + "\n"))
-			if m := servingRe.FindStringSubmatch(sc.Text()); m != nil {
+			if m := serving.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
 			}
 		}
@@ -159,9 +184,9 @@ func startAPI(tb testing.TB, c *cliHome, env []string, args ...string) *apiProce
 	select {
 	case p.url = <-found:
 	case <-p.exited:
-		tb.Fatalf("hermes api exited: %s", p.stderr.String())
+		tb.Fatalf("%s exited: %s", cmd.Args, p.stderr.String())
 	case <-time.After(2 * time.Minute):
-		tb.Fatalf("hermes api did not start: %s", p.stderr.String())
+		tb.Fatalf("%s did not start: %s", cmd.Args, p.stderr.String())
 	}
 	return p
 }
@@ -420,6 +445,59 @@ func TestAPIGracefulShutdown(t *testing.T) {
 	})
 }
 
+// TestAPIAcknowledgedTurnSurvivesKill: a turn whose answer the client received is in the
+// database even when `hermes api` is killed (SIGKILL) the moment the answer arrives — alone,
+// and among concurrent turns whose appends share commits (store's group commit).
+func TestAPIAcknowledgedTurnSurvivesKill(t *testing.T) {
+	model := newPromptModel(t)
+	c := apiHome(t, model, "api.max_concurrent_runs", "16")
+	for round, clients := range []int{1, 1, 8, 8, 16} {
+		p := startAPI(t, c, nil)
+		results := make(chan apiResponse, clients)
+		for i := range clients {
+			go func() {
+				r, err := apiTry(p.url, "", chatRequestBody(fmt.Sprintf("count: round %d client %d%s", round, i, strings.Repeat(" w", i)), false))
+				if err != nil {
+					r = apiResponse{body: err.Error()}
+				}
+				results <- r
+			}()
+		}
+		var acked []apiResponse
+		res := <-results
+		p.cmd.Process.Kill() // SIGKILL, as soon as one answer is in
+		<-p.exited
+		for r := range clients {
+			if r > 0 {
+				res = <-results
+			}
+			if res.status == http.StatusOK {
+				acked = append(acked, res)
+			}
+		}
+		if len(acked) == 0 {
+			t.Fatalf("round %d: no answer before the kill", round)
+		}
+		db, err := store.Open(filepath.Join(c.home, "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range acked {
+			answer := completionText(t, r)
+			sid := r.header.Get("X-Hermes-Session-Id")
+			ms, err := db.Messages(context.Background(), sid, store.SessionFilter{Source: "api"})
+			if err != nil || len(ms) != 4 {
+				t.Fatalf("round %d: acknowledged session %s: %d messages, %v", round, sid, len(ms), err)
+			}
+			if ms[0].Role != store.RoleUser || len(ms[1].ToolCalls) != 1 || ms[2].Role != store.RoleTool || ms[3].Content != answer {
+				t.Fatalf("round %d: session %s stored %+v, answered %q", round, sid, ms, answer)
+			}
+		}
+		db.Close()
+		t.Logf("round %d: %d of %d turns acknowledged before the kill, all stored", round, len(acked), clients)
+	}
+}
+
 // TestAPIBurst: concurrent clients against the real binary and its SQLite file; every answer
 // is its own and every message is stored.
 func TestAPIBurst(t *testing.T) {
@@ -462,7 +540,15 @@ func latencyStats(lat []time.Duration, wall time.Duration) (rps float64, p50, p9
 
 // BenchmarkAPIServerChatWithTool: a chat completion that calls one plugin tool (textstats.count)
 // through `hermes api`, against the prompt-driven model on 127.0.0.1, with 1 and 16 concurrent
-// clients; b.N requests in all, bounded by a deadline. Reports requests/s and p50/p99 latency.
+// clients; b.N requests in all, bounded by a deadline. Next to it, interleaved (hermes then floor
+// for each client count), the floor server of apifloor_test.go does the same turn with no
+// hermes code, in a process of its own, against the same model with the same request.
+//
+// Reports requests/s, p50/p99 latency, and CPU time per turn (user + system, from /proc): of the
+// server process (cpu-ms/turn — the figure to compare with the floor's), of this process (the
+// model and the load generator: bench-cpu-ms/turn), and of the whole machine, other users
+// included (machine-cores: CPUs busy on average while the clients ran). Linux only for the CPU
+// figures.
 func BenchmarkAPIServerChatWithTool(b *testing.B) {
 	model := newPromptModel(b)
 	root := b.TempDir()
@@ -476,11 +562,11 @@ func BenchmarkAPIServerChatWithTool(b *testing.B) {
 	} {
 		runOnce(b, c, args...)
 	}
-	p := startAPI(b, c, nil)
+	servers := map[string]*apiProcess{"hermes": startAPI(b, c, nil)}
 	body := chatRequestBody("count: the quick brown fox", false)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	post := func() error {
-		req, _ := http.NewRequest(http.MethodPost, p.url+"/v1/chat/completions", strings.NewReader(body))
+	post := func(url string) error {
+		req, _ := http.NewRequest(http.MethodPost, url+"/v1/chat/completions", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		res, err := client.Do(req)
 		if err != nil {
@@ -493,52 +579,108 @@ func BenchmarkAPIServerChatWithTool(b *testing.B) {
 		}
 		return nil
 	}
-	if err := post(); err != nil { // compiles and caches the plugin
+	model.capture.Store(true)
+	if err := post(servers["hermes"].url); err != nil { // compiles and caches the plugin
+		b.Fatal(err)
+	}
+	model.capture.Store(false)
+	servers["floor"] = startFloorServer(b, filepath.Join(root, "floor.db"), model.URL+"/v1", *model.request.Load())
+	if err := post(servers["floor"].url); err != nil {
 		b.Fatal(err)
 	}
 	for _, clients := range []int{1, 16} {
-		b.Run(fmt.Sprintf("clients=%d", clients), func(b *testing.B) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			lat := make([]time.Duration, b.N)
-			next := make(chan int, b.N)
-			for i := range b.N {
-				next <- i
-			}
-			close(next)
-			var wg sync.WaitGroup
-			var failed sync.Once
-			var failure error
-			b.ResetTimer()
-			start := time.Now()
-			for range clients {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for i := range next {
-						if ctx.Err() != nil {
-							failed.Do(func() { failure = fmt.Errorf("stopped at the deadline: %w", ctx.Err()) })
-							return
+		for _, name := range []string{"hermes", "floor"} {
+			srv := servers[name]
+			b.Run(fmt.Sprintf("clients=%d/server=%s", clients, name), func(b *testing.B) {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				lat := make([]time.Duration, b.N)
+				next := make(chan int, b.N)
+				for i := range b.N {
+					next <- i
+				}
+				close(next)
+				var wg sync.WaitGroup
+				var failed sync.Once
+				var failure error
+				serverCPU0, selfCPU0, busy0 := processCPU(srv.cmd.Process.Pid), processCPU(os.Getpid()), machineBusy()
+				b.ResetTimer()
+				start := time.Now()
+				for range clients {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range next {
+							if ctx.Err() != nil {
+								failed.Do(func() { failure = fmt.Errorf("stopped at the deadline: %w", ctx.Err()) })
+								return
+							}
+							t0 := time.Now()
+							if err := post(srv.url); err != nil {
+								failed.Do(func() { failure = err })
+								return
+							}
+							lat[i] = time.Since(t0)
 						}
-						t0 := time.Now()
-						if err := post(); err != nil {
-							failed.Do(func() { failure = err })
-							return
-						}
-						lat[i] = time.Since(t0)
-					}
-				}()
-			}
-			wg.Wait()
-			wall := time.Since(start)
-			b.StopTimer()
-			if failure != nil {
-				b.Fatal(failure)
-			}
-			rps, p50, p99 := latencyStats(lat, wall)
-			b.ReportMetric(rps, "req/s")
-			b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
-			b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
-		})
+					}()
+				}
+				wg.Wait()
+				wall := time.Since(start)
+				b.StopTimer()
+				serverCPU, selfCPU, busy := processCPU(srv.cmd.Process.Pid)-serverCPU0, processCPU(os.Getpid())-selfCPU0, machineBusy()-busy0
+				if failure != nil {
+					b.Fatal(failure)
+				}
+				rps, p50, p99 := latencyStats(lat, wall)
+				b.ReportMetric(rps, "req/s")
+				b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+				if serverCPU0 >= 0 {
+					perTurn := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+					b.ReportMetric(perTurn(serverCPU), "cpu-ms/turn")
+					b.ReportMetric(perTurn(selfCPU), "bench-cpu-ms/turn")
+					b.ReportMetric(busy.Seconds()/wall.Seconds(), "machine-cores")
+				}
+			})
+		}
 	}
+}
+
+// clockTick is Linux's USER_HZ, the unit of /proc's CPU times.
+const clockTick = 10 * time.Millisecond
+
+// processCPU is the user + system CPU time process pid has used, from /proc/PID/stat, or -1
+// where there is no /proc.
+func processCPU(pid int) time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name, which is in parentheses: state is field 3, utime 14, stime 15.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * clockTick
+}
+
+// machineBusy is the CPU time all CPUs have spent other than idle or waiting for I/O, from
+// /proc/stat, or 0 where there is none.
+func machineBusy() time.Duration {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	var busy int64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		if i != 3 && i != 4 && i < 8 { // not idle, iowait, or guest (already in user)
+			busy += n
+		}
+	}
+	return time.Duration(busy) * clockTick
 }

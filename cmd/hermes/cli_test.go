@@ -23,6 +23,9 @@ var hermesBin string
 // TestMain builds the binary once (or uses the one `make test` built), so the CLI is tested
 // as a user runs it.
 func TestMain(m *testing.M) {
+	if os.Getenv(floorServerEnv) != "" { // BenchmarkAPIServerChatWithTool's floor (apifloor_test.go)
+		os.Exit(runFloorServer())
+	}
 	hermesBin = os.Getenv("HERMES_TEST_BIN")
 	if hermesBin == "" {
 		dir, err := os.MkdirTemp("", "hermes-bin-")
