@@ -47,7 +47,7 @@ const busyTimeoutMS = 5000
 type DB struct {
 	sql   *sql.DB
 	path  string
-	cache *stmtCache // the hot paths' prepared statements (see sessions.go)
+	cache *stmtCache  // the hot paths' prepared statements (see sessions.go)
 	group groupCommit // concurrent session writes committed together (see group.go)
 }
 
