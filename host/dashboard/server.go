@@ -5,15 +5,17 @@
 //
 // It is built to be left running on a shared machine. Every request but the login page needs
 // a session cookie, got by opening the one-time login URL printed at start (or, when a password
-// is configured, by typing it); the Host header must name the bound address or localhost (DNS
+// or a token is configured, by typing it); failed logins are limited per client. The Host header must name the bound address or localhost (DNS
 // rebinding); cross-origin requests are refused (http.CrossOriginProtection) and every POST
 // carries the session's CSRF token; no GET changes anything. Key values are write-only: no page,
 // response or log holds one.
 package dashboard
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
 	"encoding/hex"
@@ -24,6 +26,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,9 +124,13 @@ type Options struct {
 	Name     string
 	TLS      bool   // served over TLS: cookies are Secure and the URL https
 	Password string // optional: typed on the login page instead of opening the login URL
-	Plugins  Plugins
-	Store    Store
-	Keys     Keys
+	// Token is optional, like Password and typed in the same field: a long random secret
+	// (at least MinTokenLen characters, see CheckToken) for those who keep one in a password
+	// manager rather than choose a password. Never accepted in a URL, where history keeps it.
+	Token   string
+	Plugins Plugins
+	Store   Store
+	Keys    Keys
 	// Installer restores kept versions and runs the audit (nil: the pages say to use the CLI).
 	Installer Installer
 	// Skills restores kept versions of skills (nil: the page says to use the CLI).
@@ -136,25 +143,37 @@ type Options struct {
 	ActivityPerPlugin int
 }
 
-// CheckBind refuses a non-loopback address unless it is served over TLS and a password is
-// set: the dashboard reads and writes the user's keys.
-func CheckBind(host string, tls, password bool) error {
+// CheckBind refuses a non-loopback address unless it is served over TLS and a password or a
+// token is set (secret): the dashboard reads and writes the user's keys.
+func CheckBind(host string, tls, secret bool) error {
 	if apiserver.IsLoopback(host) {
 		return nil
 	}
 	if ip := net.ParseIP(strings.Trim(host, "[]")); host == "" || ip != nil && ip.IsUnspecified() {
-		return fmt.Errorf("refusing to serve the dashboard on every interface (%q): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password", host)
+		return fmt.Errorf("refusing to serve the dashboard on every interface (%q): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password or token", host)
 	}
-	if !tls || !password {
-		return fmt.Errorf("refusing to serve the dashboard on %s: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)", host)
+	if !tls || !secret {
+		return fmt.Errorf("refusing to serve the dashboard on %s: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and set DASHBOARD_PASSWORD or DASHBOARD_TOKEN (hermes config set DASHBOARD_TOKEN \"$(openssl rand -hex 32)\")", host)
+	}
+	return nil
+}
+
+// MinTokenLen is the shortest DASHBOARD_TOKEN accepted: it is meant to be random, not chosen.
+const MinTokenLen = 32
+
+// CheckToken refuses a token too short to be a random one. The error names only its length.
+func CheckToken(token string) error {
+	if token != "" && len(token) < MinTokenLen {
+		return fmt.Errorf("DASHBOARD_TOKEN has %d characters: use at least %d random ones (hermes config set DASHBOARD_TOKEN \"$(openssl rand -hex 32)\"), or set DASHBOARD_PASSWORD instead", len(token), MinTokenLen)
 	}
 	return nil
 }
 
 const (
 	cookieName    = "hermes_dashboard"
-	maxFailures   = 10 // failed logins per failureWindow before logins are refused
+	maxFailures   = 10 // failed logins of a client per failureWindow before its logins are refused
 	failureWindow = time.Minute
+	maxClients    = 4096 // clients the login limiter tracks at most
 	maxSessions   = 64
 	maxForm       = 64 << 10 // bytes of a form
 )
@@ -167,8 +186,9 @@ type Server struct {
 	mu       sync.Mutex
 	token    string // the one-time login token; "" once spent
 	sessions map[string]*session
-	failures []time.Time
 	now      func() time.Time
+
+	limit *loginLimiter
 }
 
 type session struct {
@@ -184,6 +204,9 @@ func New(o Options) (*Server, error) {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = 12 * time.Hour
 	}
+	if err := CheckToken(o.Token); err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
 	pages, err := parseTemplates()
 	if err != nil {
 		return nil, err
@@ -192,7 +215,8 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{o: o, pages: pages, token: token, sessions: map[string]*session{}, now: time.Now}, nil
+	return &Server{o: o, pages: pages, token: token, sessions: map[string]*session{}, now: time.Now,
+		limit: newLoginLimiter(maxFailures, failureWindow, maxClients)}, nil
 }
 
 // LoginURL is the one-time URL that logs its first opener in.
@@ -336,33 +360,72 @@ func (s *Server) sessionOf(r *http.Request) *session {
 	return nil
 }
 
-// limited records a failed login and reports whether logins are refused for now.
-func (s *Server) limited(fail bool) bool {
+func (s *Server) clock() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	kept := s.failures[:0]
-	for _, t := range s.failures {
-		if now.Sub(t) < failureWindow {
-			kept = append(kept, t)
+	return s.now()
+}
+
+// refused answers 429 when r's client has failed too often, naming when to try again.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request) bool {
+	wait := s.limit.retryAfter(clientKey(r), s.clock())
+	if wait <= 0 {
+		return false
+	}
+	secs := int((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.render(w, r, http.StatusTooManyRequests, "login", pageData{Title: "Log in",
+		Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds (after %s UTC).", secs, s.clock().Add(wait).UTC().Format(time.TimeOnly)),
+		Data:  s.loginData()})
+	return true
+}
+
+// failed counts a failed login of r's client, and logs when that refuses its next ones.
+func (s *Server) failed(r *http.Request) {
+	client := clientKey(r)
+	if s.limit.fail(client, s.clock()) {
+		s.o.Logger.Warn("dashboard: too many failed logins; refusing this client's logins for now", "client", client, "for", failureWindow)
+	}
+}
+
+// loginData tells the login page what can be typed: "password", "token", "password or token"
+// or nothing ("").
+func (s *Server) loginData() map[string]any {
+	var secret string
+	switch {
+	case s.o.Password != "" && s.o.Token != "":
+		secret = "password or token"
+	case s.o.Password != "":
+		secret = "password"
+	case s.o.Token != "":
+		secret = "token"
+	}
+	return map[string]any{"Secret": secret}
+}
+
+// secretMatches compares given with the password and the token, each in constant time and
+// both always; the SHA-256 digests are compared, so that not even a length is told.
+func (s *Server) secretMatches(given string) bool {
+	g := sha256.Sum256([]byte(given))
+	match := func(want string) int {
+		w := sha256.Sum256([]byte(want))
+		ok := subtle.ConstantTimeCompare(g[:], w[:])
+		if want == "" {
+			return 0
 		}
+		return ok
 	}
-	s.failures = kept
-	if fail {
-		s.failures = append(s.failures, now)
-	}
-	return len(s.failures) >= maxFailures
+	return match(s.o.Password)|match(s.o.Token) == 1
 }
 
 // loginPage spends the one-time token of the login URL, or shows the login page.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	given := r.URL.Query().Get("token")
 	if given == "" {
-		s.render(w, r, http.StatusOK, "login", pageData{Title: "Log in", Data: map[string]any{"Password": s.o.Password != ""}})
+		s.render(w, r, http.StatusOK, "login", pageData{Title: "Log in", Data: s.loginData()})
 		return
 	}
-	if s.limited(false) {
-		http.Error(w, "too many failed logins: wait a minute", http.StatusTooManyRequests)
+	if s.refused(w, r) {
 		return
 	}
 	s.mu.Lock()
@@ -372,23 +435,26 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		s.limited(true)
-		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "This login link is not valid or was already used. Restart hermes dashboard for a new one.", Data: map[string]any{"Password": s.o.Password != ""}})
+		s.failed(r)
+		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "This login link is not valid or was already used. Restart hermes dashboard for a new one.", Data: s.loginData()})
 		return
 	}
+	s.limit.forget(clientKey(r))
 	s.startSession(w, r)
 }
 
+// loginPassword logs in with the password or the token typed on the login page.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
-	if s.limited(false) {
-		http.Error(w, "too many failed logins: wait a minute", http.StatusTooManyRequests)
+	if s.refused(w, r) {
 		return
 	}
-	if s.o.Password == "" || subtle.ConstantTimeCompare([]byte(r.PostFormValue("password")), []byte(s.o.Password)) != 1 {
-		s.limited(true)
-		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong password.", Data: map[string]any{"Password": s.o.Password != ""}})
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if !s.secretMatches(r.PostFormValue("password")) {
+		s.failed(r)
+		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong " + cmp.Or(s.loginData()["Secret"].(string), "password") + ".", Data: s.loginData()})
 		return
 	}
+	s.limit.forget(clientKey(r))
 	s.startSession(w, r)
 }
 

@@ -75,8 +75,12 @@ func (h *harness) do(method, path string, form url.Values, cookie *http.Cookie, 
 		req.Header.Set("Sec-Fetch-Site", "same-origin")
 	}
 	for k, v := range headers {
-		if k == "Host" {
+		switch k {
+		case "Host":
 			req.Host = v
+			continue
+		case "RemoteAddr": // the connection's address, not a header
+			req.RemoteAddr = v
 			continue
 		}
 		req.Header.Set(k, v)
@@ -117,22 +121,22 @@ func (h *harness) login() (*http.Cookie, string) {
 }
 
 func TestCheckBind(t *testing.T) {
-	const refused = "refusing to serve the dashboard on 192.0.2.10: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and a password (hermes config set DASHBOARD_PASSWORD ...)"
+	const refused = "refusing to serve the dashboard on 192.0.2.10: it would be reachable from other machines; listen on 127.0.0.1, or give --tls-cert, --tls-key and set DASHBOARD_PASSWORD or DASHBOARD_TOKEN (hermes config set DASHBOARD_TOKEN \"$(openssl rand -hex 32)\")"
 	everywhere := func(host string) string {
-		return `refusing to serve the dashboard on every interface ("` + host + `"): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password`
+		return `refusing to serve the dashboard on every interface ("` + host + `"): it accepts only requests whose Host header names the address it serves (against DNS rebinding); give the name or address browsers will use, --host NAME, with --tls-cert, --tls-key and a password or token`
 	}
 	tests := []struct {
-		name          string
-		host          string
-		tls, password bool
-		want          string
+		name        string
+		host        string
+		tls, secret bool // secret: DASHBOARD_PASSWORD or DASHBOARD_TOKEN is set
+		want        string
 	}{
 		{"loopback", "127.0.0.1", false, false, ""},
 		{"localhost", "localhost", false, false, ""},
 		{"ipv6 loopback", "::1", false, false, ""},
 		{"public without anything", "192.0.2.10", false, false, refused},
 		{"public with tls only", "192.0.2.10", true, false, refused},
-		{"public with password only", "192.0.2.10", false, true, refused},
+		{"public with a password or token only", "192.0.2.10", false, true, refused},
 		{"public with both", "192.0.2.10", true, true, ""},
 		{"a name with both", "dash.example", true, true, ""},
 		{"every interface", "0.0.0.0", true, true, everywhere("0.0.0.0")},
@@ -141,13 +145,13 @@ func TestCheckBind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckBind(tt.host, tt.tls, tt.password)
+			err := CheckBind(tt.host, tt.tls, tt.secret)
 			got := ""
 			if err != nil {
 				got = err.Error()
 			}
 			if got != tt.want {
-				t.Errorf("CheckBind(%q, %v, %v) = %q, want %q", tt.host, tt.tls, tt.password, got, tt.want)
+				t.Errorf("CheckBind(%q, %v, %v) = %q, want %q", tt.host, tt.tls, tt.secret, got, tt.want)
 			}
 		})
 	}
@@ -200,18 +204,173 @@ func TestSecureCookieUnderTLS(t *testing.T) {
 	}
 }
 
-func TestLoginAttemptsAreRateLimited(t *testing.T) {
+// setClock makes the server's clock say *now, read at each call.
+func (h *harness) setClock(now *time.Time) {
+	h.srv.mu.Lock()
+	h.srv.now = func() time.Time { return *now }
+	h.srv.mu.Unlock()
+}
+
+const (
+	clientA = "198.51.100.7:40001"
+	clientB = "203.0.113.9:50002"
+)
+
+// Failed logins are counted per client (the connection's address): an attacker who keeps
+// trying gets 429 with when to retry, the right secret included, while the user on another
+// address still logs in, with the password or with the login link.
+func TestLoginAttemptsAreRateLimitedPerClient(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	h.setClock(&now)
+	a := map[string]string{"RemoteAddr": clientA}
 	for i := range maxFailures {
-		if rec := h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, nil); rec.Code != http.StatusUnauthorized {
+		if rec := h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, a); rec.Code != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, rec.Code)
 		}
+		now = now.Add(time.Second)
 	}
-	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, nil); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("right password after %d failures: %d, want 429", maxFailures, rec.Code)
+	rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, a)
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("A's right password after %d failures: %d, want 429", maxFailures, rec.Code)
 	}
-	if rec := h.do("GET", "/login?token="+h.token(), nil, nil, nil); rec.Code != http.StatusTooManyRequests {
-		t.Errorf("token after %d failures: %d, want 429", maxFailures, rec.Code)
+	// The window began at the first failure, 10s ago: 50s to go.
+	if got := rec.Header().Get("Retry-After"); got != "50" {
+		t.Errorf("Retry-After %q, want 50", got)
+	}
+	if body := rec.Body.String(); !strings.Contains(body, "Too many failed logins from your address. Try again in 50 seconds (after 01:01:00 UTC).") {
+		t.Errorf("429 page does not say when to retry:\n%s", body)
+	}
+	if rec := h.do("GET", "/login?token="+h.token(), nil, nil, a); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("A's login link after %d failures: %d, want 429", maxFailures, rec.Code)
+	}
+	// Another port of the same address, an IPv4-mapped form of it: the same client.
+	for _, same := range []string{"198.51.100.7:1", "[::ffff:198.51.100.7]:2"} {
+		if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, map[string]string{"RemoteAddr": same}); rec.Code != http.StatusTooManyRequests {
+			t.Errorf("A from %s: %d, want 429", same, rec.Code)
+		}
+	}
+	// X-Forwarded-For is written by the client: it neither frees A nor blames B.
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, map[string]string{"RemoteAddr": clientA, "X-Forwarded-For": "203.0.113.9"}); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("A claiming to be B in X-Forwarded-For: %d, want 429", rec.Code)
+	}
+	b := map[string]string{"RemoteAddr": clientB, "X-Forwarded-For": "198.51.100.7"}
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, b); rec.Code != http.StatusSeeOther || len(rec.Result().Cookies()) != 1 {
+		t.Errorf("B's right password while A is limited: %d, want 303 and a cookie", rec.Code)
+	}
+	if rec := h.do("GET", "/login?token="+h.token(), nil, nil, b); rec.Code != http.StatusSeeOther {
+		t.Errorf("B's login link while A is limited: %d, want 303", rec.Code)
+	}
+	if !strings.Contains(h.log.String(), "client=198.51.100.7") || strings.Contains(h.log.String(), "correct horse") {
+		t.Errorf("log should name the limited client and never the password:\n%s", h.log)
+	}
+}
+
+// An IPv6 client is its /64: hopping addresses inside it earns no extra attempts, another /64
+// is another client.
+func TestLoginLimitKeysIPv6ByThe64(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	for i := range maxFailures {
+		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, map[string]string{"RemoteAddr": "[2001:db8:1:2::" + strconv.FormatInt(int64(i+1), 16) + "]:443"})
+	}
+	for remote, want := range map[string]int{
+		"[2001:db8:1:2:ffff:ffff:ffff:ffff]:1": http.StatusTooManyRequests,
+		"[2001:db8:1:2::1%eth0]:1":             http.StatusTooManyRequests,
+		"[2001:db8:1:3::1]:1":                  http.StatusSeeOther,
+	} {
+		if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, map[string]string{"RemoteAddr": remote}); rec.Code != want {
+			t.Errorf("%s: %d, want %d", remote, rec.Code, want)
+		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	for remote, want := range map[string]string{
+		"192.0.2.1:1234":          "192.0.2.1",
+		"[::ffff:192.0.2.1]:1234": "192.0.2.1",
+		"[2001:db8::1]:80":        "2001:db8::/64",
+		"[fe80::1%eth0]:80":       "fe80::/64",
+		"[::1]:80":                "::/64",
+		"192.0.2.1":               "192.0.2.1",
+		"@":                       "@",
+		strings.Repeat("x", 200):  strings.Repeat("x", 64),
+	} {
+		if got := clientKey(&http.Request{RemoteAddr: remote}); got != want {
+			t.Errorf("clientKey(%q) = %q, want %q", remote, got, want)
+		}
+	}
+}
+
+// The limit lasts its window, counted from the client's first failure; a login forgets it.
+func TestLoginLimitEndsWithItsWindow(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	start := now
+	h.setClock(&now)
+	a := map[string]string{"RemoteAddr": clientA}
+	for range maxFailures {
+		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, a)
+	}
+	now = start.Add(failureWindow - time.Nanosecond)
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, a); rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("just before the window ends: %d Retry-After %q, want 429 and 1", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	now = start.Add(failureWindow)
+	if rec := h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, a); rec.Code != http.StatusUnauthorized {
+		t.Errorf("a wrong password once the window ended: %d, want 401", rec.Code)
+	}
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, a); rec.Code != http.StatusSeeOther {
+		t.Errorf("the right password once the window ended: %d, want 303", rec.Code)
+	}
+	if n := h.srv.limit.tracked(); n != 0 {
+		t.Errorf("after A logged in the limiter still tracks %d clients", n)
+	}
+}
+
+// However many addresses a flood comes from, the table holds at most its size; the oldest
+// window goes first, and a client still in the table stays limited.
+func TestLoginLimiterStaysBounded(t *testing.T) {
+	const size = 16
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	h.srv.limit = newLoginLimiter(maxFailures, failureWindow, size)
+	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	h.setClock(&now)
+	for i := range 10 * size {
+		remote := "10.0." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256) + ":1"
+		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, map[string]string{"RemoteAddr": remote})
+		if n := h.srv.limit.tracked(); n > size {
+			t.Fatalf("after %d clients the limiter tracks %d, more than %d", i+1, n, size)
+		}
+		now = now.Add(time.Millisecond)
+	}
+	// The last client, hammering, is limited though the table is full of others.
+	last := map[string]string{"RemoteAddr": "10.0.0.255:1"}
+	for range maxFailures {
+		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, last)
+	}
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, last); rec.Code != http.StatusTooManyRequests {
+		t.Errorf("a limited client in a full table: %d, want 429", rec.Code)
+	}
+
+	// The real size, straight on the limiter: a flood of distinct clients.
+	l := newLoginLimiter(maxFailures, failureWindow, maxClients)
+	at := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
+	for i := range 3 * maxClients {
+		l.fail("client-"+strconv.Itoa(i), at)
+		at = at.Add(time.Microsecond)
+	}
+	if n, m := l.tracked(), l.order.Len(); n != maxClients || m != maxClients {
+		t.Errorf("after %d clients: %d in the map, %d in the list, want %d", 3*maxClients, n, m, maxClients)
+	}
+	if _, ok := l.byKey["client-0"]; ok {
+		t.Error("the oldest client was kept and a newer one dropped")
+	}
+	if _, ok := l.byKey["client-"+strconv.Itoa(3*maxClients-1)]; !ok {
+		t.Error("the newest client was dropped")
+	}
+	l.retryAfter("anyone", at.Add(failureWindow))
+	if n := l.tracked(); n != 0 {
+		t.Errorf("once every window ended the limiter still tracks %d clients", n)
 	}
 }
 
@@ -817,6 +976,90 @@ func TestNoNewGrants(t *testing.T) {
 				t.Errorf("NoNewGrants = %v, want nil", err)
 			}
 		})
+	}
+}
+
+const dashToken = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+// DASHBOARD_TOKEN is typed on the login page like a password (and only there: never in a URL,
+// where history and logs keep it); a wrong one counts as a failure.
+func TestTokenLogin(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Token = dashToken })
+	if rec := h.do("GET", "/login", nil, nil, nil); !strings.Contains(rec.Body.String(), "Token <input") {
+		t.Errorf("login page offers no token field:\n%s", rec.Body)
+	}
+	if rec := h.do("GET", "/login?token="+dashToken, nil, nil, nil); rec.Code != http.StatusUnauthorized {
+		t.Errorf("DASHBOARD_TOKEN in the login URL: %d, want 401", rec.Code)
+	}
+	rec := h.do("POST", "/login", url.Values{"password": {dashToken[:63] + "0"}}, nil, nil)
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), "Wrong token.") {
+		t.Errorf("wrong token: %d", rec.Code)
+	}
+	for _, wrong := range []string{"", "correct horse"} {
+		if rec := h.do("POST", "/login", url.Values{"password": {wrong}}, nil, nil); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%q with only a token set: %d, want 401", wrong, rec.Code)
+		}
+	}
+	rec = h.do("POST", "/login", url.Values{"password": {dashToken}}, nil, nil)
+	if rec.Code != http.StatusSeeOther || len(rec.Result().Cookies()) != 1 {
+		t.Fatalf("token login: %d", rec.Code)
+	}
+	if page := h.do("GET", "/", nil, rec.Result().Cookies()[0], nil); page.Code != http.StatusOK {
+		t.Errorf("status page with the token's session: %d", page.Code)
+	}
+	if strings.Contains(h.log.String(), dashToken[:16]) {
+		t.Errorf("the token is in the log:\n%s", h.log)
+	}
+}
+
+// With both set, either logs in; the page says so.
+func TestPasswordOrTokenLogin(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password, o.Token = "correct horse", dashToken })
+	if rec := h.do("GET", "/login", nil, nil, nil); !strings.Contains(rec.Body.String(), "Password or token <input") {
+		t.Errorf("login page:\n%s", rec.Body)
+	}
+	for _, secret := range []string{"correct horse", dashToken} {
+		if rec := h.do("POST", "/login", url.Values{"password": {secret}}, nil, nil); rec.Code != http.StatusSeeOther {
+			t.Errorf("login with %.5s…: %d", secret, rec.Code)
+		}
+	}
+}
+
+// A token short enough to have been chosen rather than drawn is refused, by its length only.
+func TestShortTokenIsRefused(t *testing.T) {
+	_, err := New(Options{Addr: addr, Token: "hunter2-hunter2"})
+	if err == nil || !strings.Contains(err.Error(), "DASHBOARD_TOKEN has 15 characters: use at least 32") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("New with a short token: %v", err)
+	}
+	if err := CheckToken(""); err != nil {
+		t.Errorf("no token: %v", err)
+	}
+	if err := CheckToken(dashToken); err != nil {
+		t.Errorf("a 64-character token: %v", err)
+	}
+}
+
+// Served on another machine's reach — a public address, TLS, only a token — the token logs in.
+func TestPublicAddressWithTLSAndToken(t *testing.T) {
+	const public = "192.0.2.10:9119"
+	if err := CheckBind("192.0.2.10", true, true); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(o *Options) { o.Addr, o.TLS, o.Token = public, true, dashToken })
+	host := map[string]string{"Host": public, "RemoteAddr": clientB}
+	if rec := h.do("GET", "/", nil, nil, host); rec.Code != http.StatusSeeOther {
+		t.Errorf("without a cookie: %d", rec.Code)
+	}
+	rec := h.do("POST", "/login", url.Values{"password": {dashToken}}, nil, host)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("token login: %d", rec.Code)
+	}
+	c := rec.Result().Cookies()
+	if len(c) != 1 || !c[0].Secure {
+		t.Fatalf("cookie %+v: want one, Secure", c)
+	}
+	if rec := h.do("GET", "/", nil, c[0], host); rec.Code != http.StatusOK {
+		t.Errorf("with the cookie: %d", rec.Code)
 	}
 }
 
