@@ -31,7 +31,8 @@ func newDashboardCmd(env *environment) *cli.Command {
 		Name:  "dashboard",
 		Usage: "serve a web page on this machine to see and manage plugins, activity, sessions, keys and approvals",
 		Description: "Listens on 127.0.0.1:9119 and prints a one-time login link: open it in your browser. Anything but a\n" +
-			"loopback address needs --tls-cert, --tls-key and DASHBOARD_PASSWORD (environment or .env).",
+			"loopback address needs --tls-cert, --tls-key and DASHBOARD_PASSWORD or DASHBOARD_TOKEN (environment or .env;\n" +
+			"a token is a random secret of 32 characters or more), typed on the login page.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Usage: "listen on `ADDRESS`", Value: "127.0.0.1", Destination: &opts.Host},
 			&cli.IntFlag{Name: "port", Usage: "listen on `PORT` (0 picks a free one)", Value: 9119, Destination: &opts.Port},
@@ -58,8 +59,15 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 	if err != nil {
 		return err
 	}
+	token, err := env.setting("DASHBOARD_TOKEN")
+	if err != nil {
+		return err
+	}
+	if err := dashboard.CheckToken(token); err != nil {
+		return usagef("%v", err)
+	}
 	tls := opts.TLSCert != ""
-	if err := dashboard.CheckBind(opts.Host, tls, password != ""); err != nil {
+	if err := dashboard.CheckBind(opts.Host, tls, password != "" || token != ""); err != nil {
 		return usagef("%v", err)
 	}
 	db, err := env.store()
@@ -87,7 +95,7 @@ func runDashboard(ctx context.Context, env *environment, opts *dashboardOptions)
 		version = bi.Main.Version
 	}
 	srv, err := dashboard.New(dashboard.Options{
-		Addr: ln.Addr().String(), Name: opts.Host, TLS: tls, Password: password,
+		Addr: ln.Addr().String(), Name: opts.Host, TLS: tls, Password: password, Token: token,
 		Plugins: reg, Store: db, Keys: dashboard.DotEnv(env.paths.Env), Installer: in, Skills: sk, Logger: env.logger,
 		ActivityPerPlugin: env.cfg.Plugins.ActivityPerPlugin,
 		Status: dashboard.Status{
