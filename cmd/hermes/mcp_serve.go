@@ -15,7 +15,8 @@ func newMCPServeCmd(env *environment) *cli.Command {
 		Name:  "serve",
 		Usage: "offer every enabled plugin tool to an MCP client over stdio (the client starts this command)",
 		Description: "Speaks the Model Context Protocol on standard input and output; logs go to standard error.\n" +
-			"Tools are listed when it starts. The client can call tools, nothing else: grants stay with\n" +
+			"Tools follow the plugins: disabling, removing or updating one (in another terminal) shows in\n" +
+			"the next tools/list, without a restart. The client can call tools, nothing else: grants stay with\n" +
 			"`hermes plugins`, and dangerous commands a plugin runs are refused unless approved \"always\".",
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() > 0 {

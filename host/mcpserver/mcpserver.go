@@ -9,6 +9,13 @@
 // <message>" as its text, so the client's model can read it and try again. When the client
 // cancels a request, the plugin call's context is cancelled, which stops the module.
 //
+// The tools follow the lock: before every tools/list and tools/call the server asks the registry
+// whether the lock changed (one small query, see registry.Refresh), and when it did, it offers
+// the tools as they are now and tells the client (notifications/tools/list_changed). A plugin
+// disabled, removed or updated by another process is gone from the next tools/list; calling a
+// tool that went away is a result saying why (disabled, removed, its signer untrusted, its files
+// changed), and a call already running finishes.
+//
 // The client gets tools and the log messages plugins send (hyper-mcp's notify_logging_message,
 // once the client sets a level); a tool call's progressToken receives the plugin's progress
 // notifications. The server advertises no prompts, resources or completions. It asks the
@@ -28,6 +35,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -40,6 +48,8 @@ import (
 type Registry interface {
 	Tools(ctx context.Context) ([]registry.ToolInfo, error)
 	Call(ctx context.Context, name string, args []byte) ([]byte, error)
+	// Refresh returns the lock version the registry reflects (see registry.Registry.Refresh).
+	Refresh(ctx context.Context) (int64, error)
 }
 
 var _ Registry = (*registry.Registry)(nil)
@@ -58,15 +68,20 @@ type Options struct {
 
 // Server is an MCP server over a registry's tools.
 type Server struct {
-	mcp   *mcp.Server
-	reg   Registry
-	opts  Options
-	log   *slog.Logger
-	tools []string
+	mcp  *mcp.Server
+	reg  Registry
+	opts Options
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	seen    int64                        // the lock version the offered tools were listed at
+	offered map[string]registry.ToolInfo // by name
+	leftOut map[string]bool              // listed by the registry, refused by the SDK
+	gone    map[string]bool              // offered once, no longer: calls get the registry's reason
 }
 
-// New lists the registry's enabled tools once and returns a server offering them. Plugins
-// added or removed later show up when the server is started again.
+// New lists the registry's enabled tools and returns a server offering them; they are listed
+// again whenever the lock changes.
 func New(ctx context.Context, reg Registry, opts Options) (*Server, error) {
 	if reg == nil {
 		return nil, errors.New("mcpserver: no registry")
@@ -79,37 +94,131 @@ func New(ctx context.Context, reg Registry, opts Options) (*Server, error) {
 	if version == "" {
 		version = "dev"
 	}
-	infos, err := reg.Tools(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("mcp serve: list plugin tools: %w", err)
-	}
-	s := &Server{reg: reg, opts: opts, log: log}
+	s := &Server{reg: reg, opts: opts, log: log, seen: -1,
+		offered: map[string]registry.ToolInfo{}, leftOut: map[string]bool{}, gone: map[string]bool{}}
 	s.mcp = mcp.NewServer(&mcp.Implementation{Name: "hermes", Title: "hermes plugin tools", Version: version}, &mcp.ServerOptions{
 		Logger: log,
 		Instructions: "Tools of the user's hermes plugins, each running as sandboxed WebAssembly with only the " +
 			"capabilities the user granted. A failed call says why as '<tool>: <code>: <message>'.",
-		// Tools, and the plugins' log messages.
-		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{}, Logging: &mcp.LoggingCapabilities{}},
+		// Tools (which change when the user changes the plugins), and the plugins' log messages.
+		Capabilities: &mcp.ServerCapabilities{Tools: &mcp.ToolCapabilities{ListChanged: true}, Logging: &mcp.LoggingCapabilities{}},
 	})
-	for _, info := range infos {
-		schema, err := inputSchema(info.Parameters)
-		if err != nil {
-			log.Warn("mcp serve: tool left out", "tool", info.Name, "err", err)
-			continue
-		}
-		tool := &mcp.Tool{Name: info.Name, Description: info.Description, InputSchema: schema}
-		if err := addTool(s.mcp, tool, s.handler(info.Name)); err != nil {
-			log.Warn("mcp serve: tool left out", "tool", info.Name, "err", err)
-			continue
-		}
-		s.tools = append(s.tools, info.Name)
+	if err := s.sync(ctx); err != nil {
+		return nil, err
 	}
-	sort.Strings(s.tools)
+	s.mcp.AddReceivingMiddleware(s.followLock)
 	return s, nil
 }
 
+// sync offers the registry's tools as they are now, when the lock changed since they were
+// listed: tools that went away are removed, new and changed ones added.
+func (s *Server) sync(ctx context.Context) error {
+	v, err := s.reg.Refresh(ctx)
+	if err != nil {
+		return fmt.Errorf("mcp serve: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v == s.seen {
+		return nil
+	}
+	infos, err := s.reg.Tools(ctx)
+	if err != nil {
+		return fmt.Errorf("mcp serve: list plugin tools: %w", err)
+	}
+	now := make(map[string]registry.ToolInfo, len(infos))
+	for _, info := range infos {
+		now[info.Name] = info
+	}
+	var removed []string
+	for name := range s.offered {
+		if _, ok := now[name]; !ok {
+			removed = append(removed, name)
+			delete(s.offered, name)
+			s.gone[name] = true
+		}
+	}
+	if len(removed) > 0 {
+		sort.Strings(removed)
+		s.mcp.RemoveTools(removed...)
+		if s.seen >= 0 {
+			s.log.Info("mcp serve: tools withdrawn after a plugin change", "tools", removed)
+		}
+	}
+	leftOut := map[string]bool{}
+	for _, info := range infos {
+		if prev, ok := s.offered[info.Name]; ok && sameTool(prev, info) {
+			continue
+		}
+		schema, err := inputSchema(info.Parameters)
+		if err == nil {
+			tool := &mcp.Tool{Name: info.Name, Description: info.Description, InputSchema: schema}
+			err = addTool(s.mcp, tool, s.handler(info.Name))
+		}
+		if err != nil {
+			log := s.log.Warn
+			if s.leftOut[info.Name] {
+				log = s.log.Debug // said already
+			}
+			log("mcp serve: tool left out", "tool", info.Name, "err", err)
+			leftOut[info.Name] = true
+			if _, ok := s.offered[info.Name]; ok {
+				s.mcp.RemoveTools(info.Name)
+				delete(s.offered, info.Name)
+			}
+			continue
+		}
+		s.offered[info.Name] = info
+		delete(s.gone, info.Name)
+	}
+	s.leftOut = leftOut
+	s.seen = v
+	return nil
+}
+
+func sameTool(a, b registry.ToolInfo) bool {
+	return a.Description == b.Description && bytes.Equal(a.Parameters, b.Parameters)
+}
+
+// followLock is the server's middleware: tools/list and tools/call first bring the offered
+// tools up to date with the lock, and a call to a tool that went away gets the registry's
+// reason as its result rather than the SDK's "unknown tool".
+func (s *Server) followLock(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		switch method {
+		case "tools/list":
+			if err := s.sync(ctx); err != nil {
+				s.log.Warn("mcp serve: tools not listed", "err", err)
+				return nil, err
+			}
+		case "tools/call":
+			if err := s.sync(ctx); err != nil {
+				s.log.Warn("mcp serve: tools not brought up to date", "err", err) // the call reports it
+			}
+			if call, ok := req.(*mcp.CallToolRequest); ok && call.Params != nil {
+				s.mu.Lock()
+				gone := s.gone[call.Params.Name]
+				s.mu.Unlock()
+				if gone {
+					return s.handler(call.Params.Name)(ctx, call)
+				}
+			}
+		}
+		return next(ctx, method, req)
+	}
+}
+
 // Tools returns the names of the tools offered.
-func (s *Server) Tools() []string { return append([]string(nil), s.tools...) }
+func (s *Server) Tools() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.offered))
+	for name := range s.offered {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
 
 // Run serves one client over t until the client disconnects (nil) or ctx ends (ctx's error).
 func (s *Server) Run(ctx context.Context, t mcp.Transport) error {
