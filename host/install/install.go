@@ -151,11 +151,13 @@ func (in *Installer) PlanUpdate(ctx context.Context, name, from string, opts Opt
 	if err != nil {
 		return nil, err
 	}
-	return in.planUpdateFrom(ctx, cur, src, opts)
+	return in.planUpdateFrom(ctx, cur, src, opts, false)
 }
 
-// planUpdateFrom is PlanUpdate from a parsed source.
-func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src Source, opts Options) (*Plan, error) {
+// planUpdateFrom is PlanUpdate from a parsed source. With followSkill (a skill's tool, whose
+// version is the skill's choice: an upgrade, or `skills reset --restore` to an older one) a
+// lower version, or the same version with other bytes, is an update like any other.
+func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src Source, opts Options, followSkill bool) (*Plan, error) {
 	name := cur.Name
 	if src.Kind == FromExtism && src.Name == "" {
 		src.Name = name // the name it was installed under, not the one its file name gives
@@ -172,8 +174,9 @@ func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src 
 	}
 	digest := sha256Hex(f.Files.Wasm)
 	switch c := compareVersions(f.Manifest.Version, cur.Version); {
-	case c == 0 && digest == cur.SHA256:
+	case c == 0 && digest == cur.SHA256 && (!followSkill || in.sameManifest(ctx, name, f.Files.Manifest)):
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("%s %s is up to date", name, cur.Version), Err: ErrUpToDate}
+	case followSkill:
 	case c == 0:
 		return nil, tagMovedError(cur, f)
 	case c < 0 && !opts.AllowDowngrade:
@@ -187,6 +190,12 @@ func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src 
 	plan.Added, plan.Removed = diff(cur.Granted.Grants(), cand.Manifest.Capabilities.Grants())
 	plan.SignerChanged = cur.Signer != "" && cand.Signer != "" && cur.Signer != cand.Signer
 	return plan, nil
+}
+
+// sameManifest reports whether the installed plugin name has exactly this plugin.toml.
+func (in *Installer) sameManifest(ctx context.Context, name string, data []byte) bool {
+	rec, err := in.reg.Record(ctx, name)
+	return err == nil && string(rec.Manifest) == string(data)
 }
 
 // ErrUpToDate is wrapped when an update finds the installed version.

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -167,6 +168,58 @@ func (d *dirToolInstaller) RemoveTools(_ context.Context, skill string) error {
 	defer d.mu.Unlock()
 	d.log = append(d.log, "remove "+skill)
 	return os.RemoveAll(filepath.Join(d.root, skill))
+}
+
+func (d *dirToolInstaller) RemoveToolsExcept(_ context.Context, skill string, keep []string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.log = append(d.log, "remove-except "+skill)
+	entries, _ := os.ReadDir(filepath.Join(d.root, skill))
+	for _, e := range entries {
+		if !slices.ContainsFunc(keep, func(dir string) bool { return filepath.Base(dir)+".toml" == e.Name() }) {
+			if err := os.Remove(filepath.Join(d.root, skill, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SnapshotTools keeps the installed files; restore writes back exactly those, without the
+// checks of InstallTool (which may refuse them now).
+func (d *dirToolInstaller) SnapshotTools(_ context.Context, skill string) (func(context.Context) error, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dir := filepath.Join(d.root, skill)
+	was := map[string][]byte{}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		was[e.Name()] = data
+	}
+	return func(context.Context) error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.log = append(d.log, "restore "+skill)
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if len(was) == 0 {
+			return nil
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		for name, data := range was {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
 }
 
 // installed lists the tools installed for skill.

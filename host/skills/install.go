@@ -165,6 +165,10 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label, dir str
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
+	restore, err := m.snapshotTools(ctx, man.Name)
+	if err != nil {
+		return nil, err
+	}
 	final := filepath.Join(m.root, man.Name, versionDir(man.Version, digest))
 	created, err := m.place(quarantined, final, digest)
 	if err != nil {
@@ -178,11 +182,7 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label, dir str
 			}
 		}
 	}
-	var prevDir string
-	if hadPrev {
-		prevDir = prev.Dir
-	}
-	if res.Tools, err = m.installTools(ctx, man.Name, final, files, hadPrev, prevDir); err != nil {
+	if res.Tools, err = m.installTools(ctx, man.Name, final, files, restore); err != nil {
 		undo()
 		return nil, err
 	}
@@ -217,10 +217,11 @@ func (m *Manager) install(ctx context.Context, files []scan.File, label, dir str
 		return tx.Audit(event, man.Name, detail)
 	})
 	if err != nil {
-		m.restoreTools(ctx, man.Name, hadPrev, prevDir)
+		m.restoreTools(ctx, man.Name, restore)
 		undo()
 		return nil, fmt.Errorf("record skill %s: %w", man.Name, err)
 	}
+	m.removeDroppedTools(ctx, man.Name, res.Tools)
 	m.logger.Info("skill installed", "skill", man.Name, "version", man.Version, "trust", opts.Trust, "verdict", report.Verdict.String())
 	m.pruneVersions(ctx, man.Name, final)
 	return res, nil
@@ -355,9 +356,22 @@ func toolDirs(files []scan.File) []string {
 	return dirs
 }
 
-// installTools installs the tools of the copy at dir, replacing those of the previous
-// version. On failure it removes what it installed and puts the previous version's back.
-func (m *Manager) installTools(ctx context.Context, skill, dir string, files []scan.File, hadPrev bool, prevDir string) ([]ToolStatus, error) {
+// snapshotTools records how the tools of skill are installed before they change; restore is
+// nil without a tool installer.
+func (m *Manager) snapshotTools(ctx context.Context, skill string) (restore func(context.Context) error, err error) {
+	if m.tools == nil {
+		return nil, nil
+	}
+	if restore, err = m.tools.SnapshotTools(ctx, skill); err != nil {
+		return nil, fmt.Errorf("read the installed tools of %s: %w", skill, err)
+	}
+	return restore, nil
+}
+
+// installTools installs the tools of the copy at dir over those installed (each updated in
+// place or added; none removed). When one fails, restore (from snapshotTools) puts back the
+// tools as they were.
+func (m *Manager) installTools(ctx context.Context, skill, dir string, files []scan.File, restore func(context.Context) error) ([]ToolStatus, error) {
 	var out []ToolStatus
 	for _, d := range toolDirs(files) {
 		out = append(out, ToolStatus{Name: path.Base(d), Dir: filepath.Join(dir, filepath.FromSlash(d))})
@@ -368,42 +382,43 @@ func (m *Manager) installTools(ctx context.Context, skill, dir string, files []s
 		}
 		return out, nil
 	}
-	if hadPrev {
-		if err := m.tools.RemoveTools(ctx, skill); err != nil {
-			return nil, fmt.Errorf("remove the tools of the previous version of %s: %w", skill, err)
-		}
-	}
 	for i := range out {
 		if err := m.tools.InstallTool(ctx, skill, out[i].Dir); err != nil {
-			m.restoreTools(ctx, skill, hadPrev, prevDir)
-			return nil, fmt.Errorf("install tool %s of skill %s: %w", out[i].Name, skill, err)
+			err = fmt.Errorf("install tool %s of skill %s: %w", out[i].Name, skill, err)
+			if rerr := m.restoreTools(ctx, skill, restore); rerr != nil {
+				err = fmt.Errorf("%w; putting the installed tools back failed too: %v", err, rerr)
+			}
+			return nil, err
 		}
 		out[i].Installed = true
 	}
 	return out, nil
 }
 
-// restoreTools is the best-effort undo of installTools: the new tools out, the previous
-// version's back in.
-func (m *Manager) restoreTools(ctx context.Context, skill string, hadPrev bool, prevDir string) {
+// restoreTools is the undo of installTools: the tools back as restore recorded them.
+func (m *Manager) restoreTools(ctx context.Context, skill string, restore func(context.Context) error) error {
+	if restore == nil {
+		return nil
+	}
+	err := restore(ctx)
+	if err != nil {
+		m.logger.Warn("skill install: could not put the installed tools back after a failure", "skill", skill, "err", err)
+	}
+	return err
+}
+
+// removeDroppedTools removes, once the new version is recorded, the tools of skill it does not
+// ship. Failing leaves an old tool installed, which is logged.
+func (m *Manager) removeDroppedTools(ctx context.Context, skill string, tools []ToolStatus) {
 	if m.tools == nil {
 		return
 	}
-	if err := m.tools.RemoveTools(ctx, skill); err != nil {
-		m.logger.Warn("skill install: could not remove tools after a failure", "skill", skill, "err", err)
+	keep := make([]string, len(tools))
+	for i, t := range tools {
+		keep[i] = t.Dir
 	}
-	if !hadPrev {
-		return
-	}
-	files, err := loadDir(prevDir, prevDir)
-	if err != nil {
-		m.logger.Warn("skill install: could not reinstall the previous version's tools", "skill", skill, "err", err)
-		return
-	}
-	for _, d := range toolDirs(files) {
-		if err := m.tools.InstallTool(ctx, skill, filepath.Join(prevDir, filepath.FromSlash(d))); err != nil {
-			m.logger.Warn("skill install: could not reinstall a tool of the previous version", "skill", skill, "tool", d, "err", err)
-		}
+	if err := m.tools.RemoveToolsExcept(ctx, skill, keep); err != nil {
+		m.logger.Warn("skill install: could not remove a tool the new version no longer ships (see: hermes plugins list)", "skill", skill, "err", err)
 	}
 }
 

@@ -379,3 +379,76 @@ func TestInstallKeepsFiveVersions(t *testing.T) {
 		t.Errorf("%d directories on disk", len(entries))
 	}
 }
+
+// A new version whose tool is refused leaves the installed version and its tools as they were:
+// nothing is removed before every tool of the new version is in, and a refusal half-way puts
+// back exactly what was installed (not a reinstall, which could be refused in turn).
+func TestInstallNewVersionWithARefusedToolKeepsTheOld(t *testing.T) {
+	ctx := context.Background()
+	m, db, _ := newTestManager(t)
+	ti := &dirToolInstaller{root: t.TempDir()}
+	m = m.WithTools(ti)
+	v1 := copyTree(t, corpus("benign", "csv-report"))
+	r1, err := m.Install(ctx, v1, InstallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldTool := mustRead(t, filepath.Join(ti.root, "csv-report", "csvstats.toml"))
+	bump := func(dir, from, to string) {
+		for _, p := range []string{"SKILL.md", "tools/csvstats/plugin.toml"} {
+			full := filepath.Join(dir, filepath.FromSlash(p))
+			os.WriteFile(full, []byte(strings.Replace(mustRead(t, full), from, to, 1)), 0o644)
+		}
+	}
+	wantOld := func(t *testing.T) {
+		t.Helper()
+		if got := ti.installed("csv-report"); !slices.Equal(got, []string{"csvstats"}) {
+			t.Errorf("installed tools %v, want the old version's", got)
+		}
+		if got, _ := os.ReadFile(filepath.Join(ti.root, "csv-report", "csvstats.toml")); string(got) != oldTool {
+			t.Errorf("tool is not the old version's:\n%s", got)
+		}
+		if rec, _ := db.GetSkill(ctx, "csv-report"); rec.Version != "0.4.1" || rec.Dir != r1.Skill.Dir {
+			t.Errorf("skill lock changed: %+v", rec)
+		}
+	}
+
+	t.Run("its only tool refused", func(t *testing.T) {
+		v2 := copyTree(t, v1)
+		bump(v2, "0.4.1", "0.5.0")
+		ti.fail = map[string]bool{"csvstats": true} // the new build is refused, and so would a reinstall of the old be
+		defer func() { ti.fail = nil }()
+		_, err := m.Install(ctx, v2, InstallOptions{})
+		if err == nil || err.Error() != "install tool csvstats of skill csv-report: tool csvstats: bad module" {
+			t.Fatalf("err = %v", err)
+		}
+		wantOld(t)
+	})
+	t.Run("a new tool in, then one refused", func(t *testing.T) {
+		v2 := copyTree(t, v1)
+		bump(v2, "0.4.1", "0.5.0")
+		extra := filepath.Join(v2, "tools", "aaa-extra")
+		os.MkdirAll(extra, 0o755)
+		os.WriteFile(filepath.Join(extra, "plugin.toml"), []byte("name = \"aaa-extra\"\n"), 0o644)
+		ti.fail = map[string]bool{"csvstats": true}
+		defer func() { ti.fail = nil }()
+		if _, err := m.Install(ctx, v2, InstallOptions{}); err == nil || !strings.Contains(err.Error(), "install tool csvstats") {
+			t.Fatalf("err = %v", err)
+		}
+		wantOld(t)
+	})
+	t.Run("a tool the new version no longer ships is removed once the rest is in", func(t *testing.T) {
+		v2 := copyTree(t, v1)
+		bump(v2, "0.4.1", "0.6.0")
+		os.RemoveAll(filepath.Join(v2, "tools", "csvstats"))
+		extra := filepath.Join(v2, "tools", "other")
+		os.MkdirAll(extra, 0o755)
+		os.WriteFile(filepath.Join(extra, "plugin.toml"), []byte("name = \"other\"\n"), 0o644)
+		if _, err := m.Install(ctx, v2, InstallOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got := ti.installed("csv-report"); !slices.Equal(got, []string{"other"}) {
+			t.Errorf("installed tools %v", got)
+		}
+	})
+}

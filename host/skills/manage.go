@@ -324,7 +324,12 @@ func (m *Manager) rebaseline(ctx context.Context, cur Skill, opts ResetOptions) 
 		}
 	}
 	next.Version, next.ContentSHA256, next.Dir, next.InstalledAt = man.Version, digest, target, time.Now().UTC()
-	tools, err := m.installTools(ctx, cur.Name, target, files, false, "")
+	restore, err := m.snapshotTools(ctx, cur.Name)
+	if err != nil {
+		moveBack()
+		return nil, err
+	}
+	tools, err := m.installTools(ctx, cur.Name, target, files, restore)
 	if err != nil {
 		moveBack()
 		return nil, err
@@ -342,9 +347,10 @@ func (m *Manager) rebaseline(ctx context.Context, cur Skill, opts ResetOptions) 
 	})
 	if err != nil {
 		moveBack()
-		m.restoreTools(ctx, cur.Name, moved, cur.Dir)
+		m.restoreTools(ctx, cur.Name, restore)
 		return nil, fmt.Errorf("record reset of skill %s: %w", cur.Name, err)
 	}
+	m.removeDroppedTools(ctx, cur.Name, tools)
 	res.Skill, res.Action, res.Tools = next, "accepted", tools
 	return res, nil
 }
@@ -388,7 +394,11 @@ func (m *Manager) restore(ctx context.Context, cur Skill, opts ResetOptions) (*R
 	// The active copy is kept for a later restore only if it still matches its lock.
 	curFiles, err := loadDir(cur.Dir, cur.Dir)
 	discard := err != nil || contentHash(curFiles) != cur.ContentSHA256
-	tools, err := m.installTools(ctx, cur.Name, next.Dir, files, true, cur.Dir)
+	restore, err := m.snapshotTools(ctx, cur.Name)
+	if err != nil {
+		return nil, err
+	}
+	tools, err := m.installTools(ctx, cur.Name, next.Dir, files, restore)
 	if err != nil {
 		return nil, err
 	}
@@ -409,9 +419,10 @@ func (m *Manager) restore(ctx context.Context, cur Skill, opts ResetOptions) (*R
 		return tx.Audit("skill.reset", cur.Name, detail)
 	})
 	if err != nil {
-		m.restoreTools(ctx, cur.Name, true, cur.Dir)
+		m.restoreTools(ctx, cur.Name, restore)
 		return nil, fmt.Errorf("record restore of skill %s: %w", cur.Name, err)
 	}
+	m.removeDroppedTools(ctx, cur.Name, tools)
 	if discard && cur.Dir != next.Dir {
 		if err := os.RemoveAll(cur.Dir); err != nil {
 			m.logger.Warn("skill reset: could not delete the modified copy", "dir", cur.Dir, "err", err)

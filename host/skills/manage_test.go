@@ -275,3 +275,34 @@ func mustRead(t *testing.T, p string) string {
 	}
 	return string(b)
 }
+
+// reset --restore to a version whose tool is refused keeps the active version and its tools.
+func TestResetRestoreWithARefusedToolKeepsTheActive(t *testing.T) {
+	ctx := context.Background()
+	m, db, _ := newTestManager(t)
+	ti := &dirToolInstaller{root: t.TempDir()}
+	m = m.WithTools(ti)
+	v1 := copyTree(t, corpus("benign", "csv-report"))
+	if _, err := m.Install(ctx, v1, InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"SKILL.md", "tools/csvstats/plugin.toml"} {
+		full := filepath.Join(v1, filepath.FromSlash(p))
+		os.WriteFile(full, []byte(strings.Replace(mustRead(t, full), "0.4.1", "0.5.0", 1)), 0o644)
+	}
+	r2, err := m.Install(ctx, v1, InstallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active := mustRead(t, filepath.Join(ti.root, "csv-report", "csvstats.toml"))
+	ti.fail = map[string]bool{"csvstats": true}
+	if _, err := m.Reset(ctx, "csv-report", ResetOptions{Restore: true}); err == nil || err.Error() != "install tool csvstats of skill csv-report: tool csvstats: bad module" {
+		t.Fatalf("err = %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(ti.root, "csv-report", "csvstats.toml")); string(got) != active {
+		t.Errorf("the active version's tool is gone or changed: %q", got)
+	}
+	if rec, _ := db.GetSkill(ctx, "csv-report"); rec.Dir != r2.Skill.Dir {
+		t.Errorf("active changed: %+v", rec)
+	}
+}

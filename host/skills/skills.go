@@ -211,10 +211,24 @@ func (s Skill) record() store.SkillRecord {
 // ToolInstaller installs the WebAssembly tools a skill ships (tools/<tool>/plugin.toml), with
 // the same verification as any plugin. The manager calls it only for a skill that passed its
 // scan and policy, with the tool's directory inside the installed (not the quarantined) copy.
+//
+// A new version's tools are installed over the old ones (a tool of the same name is updated in
+// place), and only when every one of them is in, and the new version recorded, are the tools it
+// no longer ships removed. Nothing of the installed version is removed before, so a refusal
+// half-way loses nothing: restore from the snapshot taken first puts it back as it was.
 type ToolInstaller interface {
+	// InstallTool installs the tool in dir for skill, or updates the skill's tool of the same
+	// name in place.
 	InstallTool(ctx context.Context, skill, dir string) error
 	// RemoveTools removes every tool installed for skill; removing none is not an error.
 	RemoveTools(ctx context.Context, skill string) error
+	// RemoveToolsExcept removes the tools installed for skill other than those of the tool
+	// directories keep.
+	RemoveToolsExcept(ctx context.Context, skill string, keep []string) error
+	// SnapshotTools records how the tools of skill are installed now. restore puts them back
+	// exactly so (a tool updated since returns to what it was, with the trust it was installed
+	// with, without asking again; one installed since is removed).
+	SnapshotTools(ctx context.Context, skill string) (restore func(context.Context) error, err error)
 }
 
 // ToolStatus says what happened to one of a skill's tools.
