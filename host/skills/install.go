@@ -432,16 +432,18 @@ func orDash(s string) string {
 // InstallEvolved installs an evolved version of an installed skill: files read from dir (a
 // staged candidate), judged like any install under the trust of the installed version
 // (trusted, for a bundled skill: the text is no longer hermes'), recorded as a new kept
-// version with a "skill.evolve" audit entry that starts with note. `reset --restore` brings
-// the previous version back.
+// version with a "skill.evolve" audit entry that starts with note. Its SKILL.md must have
+// front matter (see [ParseSkillMD]). `reset --restore` brings the previous version back.
 func (m *Manager) InstallEvolved(ctx context.Context, dir, note string) (*InstallResult, error) {
 	files, err := loadDir(dir, dir)
 	if err != nil {
 		return nil, err
 	}
-	man, err := ParseSkillMDFor(fileData(files, "SKILL.md"), filepath.Base(dir))
+	// Strictly: the lenient reading of a SKILL.md without front matter is for published skills
+	// at install; a candidate must keep the front matter (name, tools) of the skill it evolves.
+	man, err := ParseSkillMD(fileData(files, "SKILL.md"))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("evolved candidate in %s: %w", dir, err)
 	}
 	cur, err := m.get(ctx, man.Name)
 	if err != nil {

@@ -452,3 +452,21 @@ func TestInstallNewVersionWithARefusedToolKeepsTheOld(t *testing.T) {
 		}
 	})
 }
+
+// An evolved candidate is read with the strict parser: one that dropped its front matter is
+// refused, not installed under a name made from its staging directory.
+func TestInstallEvolvedNeedsFrontMatter(t *testing.T) {
+	ctx := context.Background()
+	m, db, _ := newTestManager(t)
+	if _, err := m.Install(ctx, writeSkill(t, map[string]string{"SKILL.md": skillMD("notes", "1.0.0", "Take notes.")}), InstallOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	staged := filepath.Join(writeSkill(t, map[string]string{"notes/SKILL.md": "# Notes\n\nTake better notes.\n"}), "notes")
+	_, err := m.InstallEvolved(ctx, staged, "candidate c1")
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "SKILL.md has no front matter") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("err = %v", err)
+	}
+	if rec, _ := db.GetSkill(ctx, "notes"); rec.Version != "1.0.0" {
+		t.Errorf("lock changed: %+v", rec)
+	}
+}
