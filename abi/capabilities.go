@@ -55,6 +55,18 @@ type Capabilities struct {
 	Sampling    bool `toml:"sampling" json:"sampling,omitempty"`
 	Elicitation bool `toml:"elicitation" json:"elicitation,omitempty"`
 	Roots       bool `toml:"roots" json:"roots,omitempty"`
+	// Mounts says where the plugin sees a directory of fs_read or fs_write that it does not
+	// see at its own path: entry → absolute guest path (an Extism manifest's allowed_paths
+	// map a host directory to a guest path). It grants nothing by itself.
+	Mounts map[string]string `toml:"mounts" json:"mounts,omitempty"`
+}
+
+// GuestPath is where the plugin sees the directory of a validated fs entry.
+func (c Capabilities) GuestPath(entry string) string {
+	if g, ok := c.Mounts[entry]; ok {
+		return g
+	}
+	return GuestPath(entry)
 }
 
 // Has reports whether c includes capability name.
@@ -102,10 +114,10 @@ func (c Capabilities) Describe() []string {
 		lines = append(lines, "may send HTTP requests to "+joinList(c.HTTP))
 	}
 	if len(c.FSRead) > 0 {
-		lines = append(lines, "may read files in "+joinList(placesOf(c.FSRead)))
+		lines = append(lines, "may read files in "+joinList(c.placesOf(c.FSRead)))
 	}
 	if len(c.FSWrite) > 0 {
-		lines = append(lines, "may read and write files in "+joinList(placesOf(c.FSWrite)))
+		lines = append(lines, "may read and write files in "+joinList(c.placesOf(c.FSWrite)))
 	}
 	if len(c.Env) > 0 {
 		lines = append(lines, "may read the secrets/settings "+joinList(c.Env))
@@ -121,10 +133,10 @@ func (c Capabilities) Grants() []string {
 		lines = append(lines, "may send HTTP requests to "+h)
 	}
 	for _, d := range c.FSRead {
-		lines = append(lines, "may read files in "+place(d))
+		lines = append(lines, "may read files in "+c.place(d))
 	}
 	for _, d := range c.FSWrite {
-		lines = append(lines, "may read and write files in "+place(d))
+		lines = append(lines, "may read and write files in "+c.place(d))
 	}
 	for _, k := range c.Env {
 		lines = append(lines, "may read the secret/setting "+k)
@@ -173,10 +185,18 @@ func place(entry string) string {
 	return entry
 }
 
-func placesOf(entries []string) []string {
+// place is place(entry) and, for a directory the plugin sees elsewhere, where.
+func (c Capabilities) place(entry string) string {
+	if g, ok := c.Mounts[entry]; ok {
+		return fmt.Sprintf("%s (which it sees as %s)", place(entry), g)
+	}
+	return place(entry)
+}
+
+func (c Capabilities) placesOf(entries []string) []string {
 	out := make([]string, len(entries))
 	for i, e := range entries {
-		out[i] = place(e)
+		out[i] = c.place(e)
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path"
 	"regexp"
@@ -229,6 +230,24 @@ func validateCapabilities(c abi.Capabilities) error {
 			if err := validateFSEntry(p); err != nil {
 				return &Error{Field: fmt.Sprintf("%s[%d]", list.name, i), Reason: err.Error()}
 			}
+		}
+	}
+	guests := map[string]string{}
+	for _, entry := range append(slices.Clone(c.FSRead), c.FSWrite...) {
+		g := c.GuestPath(entry)
+		if other, ok := guests[g]; ok && other != entry {
+			return &Error{Field: "capabilities", Reason: fmt.Sprintf("%s and %s would both be seen at %s", other, entry, g)}
+		}
+		guests[g] = entry
+	}
+	for _, entry := range slices.Sorted(maps.Keys(c.Mounts)) {
+		g := c.Mounts[entry]
+		field := "capabilities.mounts." + entry
+		switch {
+		case !slices.Contains(c.FSRead, entry) && !slices.Contains(c.FSWrite, entry):
+			return &Error{Field: field, Reason: "is not a directory of fs_read or fs_write"}
+		case !strings.HasPrefix(g, "/") || path.Clean(g) != g || g == "/":
+			return &Error{Field: field, Reason: fmt.Sprintf("%q must be a clean absolute path other than /", g)}
 		}
 	}
 	for i, k := range c.Env {

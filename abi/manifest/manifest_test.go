@@ -40,6 +40,17 @@ func TestParseValid(t *testing.T) {
 	if lines := m.Capabilities.Describe(); len(lines) != 6 || !strings.Contains(lines[0], "api.example.com") {
 		t.Fatalf("describe: %q", lines)
 	}
+	// A directory the plugin sees elsewhere (an Extism manifest's allowed_paths) says where.
+	m, err = Parse([]byte(edit(valid, "[capabilities]\nmounts = { \"/srv/shared\" = \"/mnt\" }")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Capabilities.GuestPath("/srv/shared"); got != "/mnt" || m.Capabilities.GuestPath("{workspace}/docs") != "/workspace/docs" {
+		t.Fatalf("guest path %q", got)
+	}
+	if lines := m.Capabilities.Grants(); !strings.Contains(strings.Join(lines, "\n"), "may read files in /srv/shared (which it sees as /mnt)") {
+		t.Fatalf("grants: %q", lines)
+	}
 }
 
 func TestParseRefusals(t *testing.T) {
@@ -61,6 +72,10 @@ func TestParseRefusals(t *testing.T) {
 		{"fs dotdot", `fs_write = ["{workspace}/../x"]`, "capabilities.fs_write[0]"},
 		{"fs unknown placeholder", `fs_read = ["{home}"]`, "capabilities.fs_read[0]"},
 		{"env bad name", `env = ["A-B"]`, "capabilities.env[0]"},
+		{"mount of no fs entry", "[capabilities]\nmounts = { \"/srv/other\" = \"/mnt\" }", "capabilities.mounts./srv/other"},
+		{"mount not absolute", "[capabilities]\nmounts = { \"/srv/shared\" = \"mnt\" }", "capabilities.mounts./srv/shared"},
+		{"mount at /", "[capabilities]\nmounts = { \"/srv/shared\" = \"/\" }", "capabilities.mounts./srv/shared"},
+		{"two at one guest path", "[capabilities]\nmounts = { \"/srv/shared\" = \"/workspace\" }", "would both be seen at /workspace"},
 		{"bad timeout", "[limits]\ntimeout = \"soon\"", "duration"},
 		{"not TOML", `name = `, "line"},
 	}

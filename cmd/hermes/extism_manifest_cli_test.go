@@ -90,7 +90,7 @@ func TestExtismManifestInstall(t *testing.T) {
 
 // TestExtismManifestReadOnlyPath: go-sdk's read_write module (the one go-sdk's own
 // TestReadOnlyMount uses) under an "ro:" allowed path reads its file and is refused a write,
-// which leaves the file as it was.
+// which leaves the file as it was; at its own path and mapped to /mnt.
 func TestExtismManifestReadOnlyPath(t *testing.T) {
 	c := newCLI(t)
 	shared := t.TempDir()
@@ -119,10 +119,30 @@ func TestExtismManifestReadOnlyPath(t *testing.T) {
 		t.Fatalf("the read-only file was written: %q", b)
 	}
 
-	// Mapped elsewhere (Extism's "/host": "/mnt") is refused in one line: hermes shows a
-	// granted directory at its own path.
-	file, _ = extismManifest(t, "read_write.wasm", `{"wasm": [{"path": "read_write.wasm"}], "allowed_paths": {`+q("ro:"+shared)+`: "/mnt"}}`)
-	c.wantExit(t, ExitBadPlugin, `is mapped to "/mnt"`, "plugins", "install", file, "--yes", "--allow-unsigned")
+	// Seen elsewhere, as go-sdk's own TestReadOnlyMount and TestFS mount them: "ro:DIR" at
+	// /mnt, read-only; a directory relative to the manifest ("testdata") at /mnt, read-write.
+	file, _ = extismManifest(t, "read_write.wasm", `{"wasm": [{"path": "read_write.wasm"}], "allowed_paths": {`+q("ro:"+shared)+`: "/mnt"}, "config": {"path": "/mnt/test.txt"}}`)
+	out = c.mustRun(t, "plugins", "install", file, "--name", "mapped", "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "may read files in "+shared+" (which it sees as /mnt)") {
+		t.Errorf("review:\n%s", out)
+	}
+	if out := textResult(t, c.mustRun(t, "tools", "call", "mapped.try_read", `{"input":""}`)); out != "hello world!" {
+		t.Fatalf("try_read at /mnt: %q", out)
+	}
+	c.wantExit(t, ExitError, "Failed to write file", "tools", "call", "mapped.try_write", `{"input":"hello hello!"}`)
+	if b, _ := os.ReadFile(target); string(b) != "hello world!" {
+		t.Fatalf("the read-only file was written: %q", b)
+	}
+	file, _ = extismManifest(t, "fs.wasm", `{"wasm": [{"path": "fs.wasm"}], "allowed_paths": {"testdata": "/mnt"}}`)
+	os.MkdirAll(filepath.Join(filepath.Dir(file), "testdata"), 0o755)
+	os.WriteFile(filepath.Join(filepath.Dir(file), "testdata", "test.txt"), []byte("hello world!"), 0o644)
+	out = c.mustRun(t, "plugins", "install", file, "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "may read and write files in "+filepath.Join(filepath.Dir(file), "testdata")+" (which it sees as /mnt)") {
+		t.Errorf("review:\n%s", out)
+	}
+	if out := textResult(t, c.mustRun(t, "tools", "call", "fs.run_test", `{"input":""}`)); out != "hello world!" {
+		t.Fatalf("fs.run_test: %q", out)
+	}
 }
 
 // TestExtismManifestRefusals: a module whose sha256 is not the manifest's hash, an unknown key

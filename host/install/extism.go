@@ -251,8 +251,8 @@ func nameFromFile(base string) string {
 
 // grants turns allowed_hosts and allowed_paths into hermes' grants. A host is granted as
 // written ("*." wildcards included, "*" for every host refused); a directory, relative to the
-// manifest's, is read-only with "ro:", else read-write (fs_write), as in Extism. hermes shows
-// a granted directory to the module at its own path, so the guest path must be the same.
+// manifest's, is read-only with "ro:", else read-write (fs_write), as in Extism, and seen by
+// the module at the guest path (capabilities.mounts when it is not the directory's own).
 func (em *extismManifest) grants(c *abi.Capabilities, base string) error {
 	for i, h := range em.AllowedHosts {
 		h = strings.ToLower(h)
@@ -276,8 +276,17 @@ func (em *extismManifest) grants(c *abi.Capabilities, base string) error {
 			dir = filepath.Join(base, dir)
 		}
 		dir = filepath.Clean(dir)
-		if path.Clean(guest) != dir {
-			return fmt.Errorf("allowed_paths: %q is mapped to %q; hermes shows a granted directory to the plugin at its own path, so map it to itself (%q: %q) and have the plugin read it there", host, guest, host, dir)
+		if guest == "" {
+			guest = dir
+		}
+		if !strings.HasPrefix(guest, "/") || path.Clean(guest) != guest || guest == "/" {
+			return fmt.Errorf("allowed_paths: %q is mapped to %q; the plugin's path must be clean, absolute and not /", host, guest)
+		}
+		if guest != dir {
+			if c.Mounts == nil {
+				c.Mounts = map[string]string{}
+			}
+			c.Mounts[dir] = guest
 		}
 		if readOnly {
 			c.FSRead = append(c.FSRead, dir)
@@ -337,6 +346,13 @@ func encodeManifest(m *manifest.Manifest, file string) []byte {
 		}
 		if len(c.FSWrite) > 0 {
 			fmt.Fprintf(&b, "fs_write = %s # allowed_paths\n", list(c.FSWrite))
+		}
+		if len(c.Mounts) > 0 {
+			var pairs []string
+			for _, k := range slices.Sorted(maps.Keys(c.Mounts)) {
+				pairs = append(pairs, q(k)+" = "+q(c.Mounts[k]))
+			}
+			fmt.Fprintf(&b, "mounts   = { %s } # where allowed_paths show them to the module\n", strings.Join(pairs, ", "))
 		}
 		if c.KV {
 			b.WriteString("kv       = true # Extism vars (var_get/var_set), which the module imports\n")

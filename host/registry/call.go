@@ -230,7 +230,7 @@ func (r *Registry) mounts(plugin string, granted abi.Capabilities) ([]wasm.Mount
 		if _, err := os.Stat(hostDir); err != nil {
 			continue
 		}
-		out = append(out, wasm.Mount{HostDir: hostDir, GuestPath: abi.GuestPath(entry), Writable: writable[entry],
+		out = append(out, wasm.Mount{HostDir: hostDir, GuestPath: granted.GuestPath(entry), Writable: writable[entry],
 			Data: strings.HasPrefix(entry, abi.PlaceholderPluginData)})
 	}
 	return out, nil
