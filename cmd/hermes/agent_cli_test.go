@@ -96,6 +96,13 @@ func TestRunCallsAPluginTool(t *testing.T) {
 	if hits := c.mustRun(t, "sessions", "search", "words"); !strings.Contains(hits, id) {
 		t.Fatalf("search:\n%s", hits)
 	}
+	// --source picks one source's sessions, before or after the words; this one is a CLI session.
+	if hits := c.mustRun(t, "sessions", "search", "words", "--source", "cli"); !strings.Contains(hits, id) {
+		t.Fatalf("search --source cli:\n%s", hits)
+	}
+	if hits := c.mustRun(t, "sessions", "search", "--source", "telegram", "words"); strings.Contains(hits, id) {
+		t.Fatalf("search --source telegram found a CLI session:\n%s", hits)
+	}
 	if hits := c.mustRun(t, "sessions", "search", "--all", `"NEAR(`); strings.Contains(hits, "error") {
 		t.Fatalf("hostile search: %s", hits)
 	}

@@ -168,7 +168,8 @@ func TestExitCodes(t *testing.T) {
 		{"abi 99", ExitBadPlugin, "host: 1, plugin: 99", []string{"plugins", "install", testplugins.Dir(t, "testdata/hostile/abi99"), "--yes", "--allow-unsigned"}},
 		{"timeout", ExitDenied, "timeout", []string{"tools", "call", "hostile-loop.spin", `{}`}},
 		{"no args", ExitUsage, "tools call takes", []string{"tools", "call"}},
-		{"bad flag", ExitUsage, "flag provided but not defined", []string{"tools", "list", "--nope"}},
+		{"bad flag", ExitUsage, "flag provided but not defined: -nope (see: hermes tools list --help)", []string{"tools", "list", "--nope"}},
+		{"bad flag after an argument", ExitUsage, "flag provided but not defined: --nope (see: hermes tools call --help)", []string{"tools", "call", "textstats.count", `{}`, "--nope"}},
 		{"install without a terminal", ExitUsage, "--yes", []string{"plugins", "install", testplugins.Dir(t, "sdk/rust/example"), "--allow-unsigned"}},
 		{"install unsigned", ExitDenied, "--allow-unsigned", []string{"plugins", "install", testplugins.Dir(t, "sdk/rust/example"), "--yes"}},
 	}

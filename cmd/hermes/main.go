@@ -324,12 +324,27 @@ func newApp(s *streams) *cli.App {
 	return app
 }
 
+// commandLine is the command line that names c's command, "hermes sessions search": urfave/cli's
+// FullName is only the last name inside a subcommand's own context.
+func commandLine(c *cli.Context) string {
+	var names []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" {
+			names = append([]string{ctx.Command.Name}, names...)
+		}
+	}
+	if len(names) == 0 || names[0] != "hermes" { // the root's own context names the program
+		names = append([]string{"hermes"}, names...)
+	}
+	return strings.Join(names, " ")
+}
+
 // setUsageErrors makes a bad flag on any subcommand a one-line usage error (exit 2) instead of
 // urfave/cli's help dump.
 func setUsageErrors(cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
-			return usagef("%v (see: hermes %s --help)", err, c.Command.FullName())
+			return usagef("%v (see: %s --help)", err, commandLine(c))
 		}
 		setUsageErrors(cmd.Subcommands)
 	}
@@ -393,7 +408,7 @@ func positionalWith(c *cli.Context, flags map[string]*bool, values map[string]*s
 		if dest, ok := values[name]; ok {
 			if !hasValue {
 				if i+1 == len(args) {
-					return nil, usagef("flag needs an argument: %s (see: hermes %s --help)", arg, c.Command.FullName())
+					return nil, usagef("flag needs an argument: %s (see: %s --help)", arg, commandLine(c))
 				}
 				i++
 				value = args[i]
@@ -403,7 +418,7 @@ func positionalWith(c *cli.Context, flags map[string]*bool, values map[string]*s
 		}
 		dest, ok := flags[name]
 		if !ok || hasValue {
-			return nil, usagef("flag provided but not defined: %s (see: hermes %s --help)", arg, c.Command.FullName())
+			return nil, usagef("flag provided but not defined: %s (see: %s --help)", arg, commandLine(c))
 		}
 		*dest = true
 	}

@@ -11,9 +11,10 @@ import (
 )
 
 type sessionsSearchOptions struct {
-	Query string
-	All   bool
-	JSON  bool
+	Query  string
+	Source string
+	All    bool
+	JSON   bool
 }
 
 func newSessionsSearchCmd(env *environment) *cli.Command {
@@ -25,11 +26,12 @@ func newSessionsSearchCmd(env *environment) *cli.Command {
 		Description: "Every word must occur (stemmed; case and accents ignored); a trailing * makes a word a prefix.\n" +
 			"When more than " + strconv.Itoa(store.SearchWindow) + " messages match, the best matches are taken from the most recent " + strconv.Itoa(store.SearchWindow) + " of them.",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "all", Usage: "search every source, not only CLI sessions", Destination: &opts.All},
+			&cli.StringFlag{Name: "source", Value: "cli", Usage: "the sessions of one source: cli, api, telegram, discord, slack", Destination: &opts.Source},
+			&cli.BoolFlag{Name: "all", Usage: "search every source", Destination: &opts.All},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := positional(c, map[string]*bool{"all": &opts.All, "json": &opts.JSON})
+			args, err := positionalWith(c, map[string]*bool{"all": &opts.All, "json": &opts.JSON}, map[string]*string{"source": &opts.Source})
 			if err != nil {
 				return err
 			}
@@ -47,7 +49,7 @@ func runSessionsSearch(ctx context.Context, env *environment, opts *sessionsSear
 	if err != nil {
 		return err
 	}
-	hits, err := db.Search(ctx, opts.Query, store.SessionFilter{Source: "cli", AllSources: opts.All, Limit: 20})
+	hits, err := db.Search(ctx, opts.Query, store.SessionFilter{Source: opts.Source, AllSources: opts.All, Limit: 20})
 	if err != nil {
 		return err
 	}
