@@ -594,9 +594,14 @@ func (db *DB) Messages(ctx context.Context, sessionID string, f SessionFilter) (
 	}
 	// One statement, so the existence check and the messages come from one snapshot: a session
 	// without messages is one row of NULLs.
-	rows, err := db.sql.QueryContext(ctx, `
+	// Kept prepared (see stmtCache): an agent reads its session at the start of every turn.
+	stmt, err := db.stmts().get(ctx, `
 SELECT `+messageColumns+` FROM sessions s LEFT JOIN messages m ON m.session_id = s.id
-WHERE s.id = ?`+where+` ORDER BY m.id`, append([]any{sessionID}, args...)...)
+WHERE s.id = ?`+where+` ORDER BY m.id`)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
+	}
+	rows, err := stmt.QueryContext(ctx, append([]any{sessionID}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: messages of session %q: %w", sessionID, err)
 	}

@@ -35,6 +35,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/param"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/hermes-agent/hermes/host/activity"
@@ -211,7 +212,13 @@ func New(cfg Config, tools []Tool, st Store) (*Agent, error) {
 		if t.Description != "" {
 			def.Description = openai.String(t.Description)
 		}
-		a.toolList = append(a.toolList, openai.ChatCompletionFunctionTool(def))
+		tool := openai.ChatCompletionFunctionTool(def)
+		// Every request offers the same tools: their JSON is encoded once here rather than by
+		// openai-go's reflective encoder in every request, where it was most of building one.
+		if raw, err := json.Marshal(tool.OfFunction); err == nil {
+			param.SetJSON(raw, tool.OfFunction)
+		}
+		a.toolList = append(a.toolList, tool)
 	}
 
 	// The service is built from explicit options only: openai.NewClient would also read
