@@ -246,6 +246,13 @@ func (e *environment) newAgent(ctx context.Context, model string) (*agent.Agent,
 	if _, err := config.ReadDotEnv(e.paths.Env); err != nil {
 		return nil, err
 	}
+	// The plugin tools follow the lock: a plugin disabled, removed or updated meanwhile (in
+	// another terminal, while `hermes api` or `hermes gateway run` serves) is offered as it is
+	// now from the next model request on.
+	lockVersion, err := reg.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
 	tools, err := agent.PluginTools(reg, ctx)
 	if err != nil {
 		return nil, err
@@ -254,18 +261,20 @@ func (e *environment) newAgent(ctx context.Context, model string) (*agent.Agent,
 	if err != nil {
 		return nil, err
 	}
-	tools = append(tools, agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout)))
+	others := []agent.Tool{agent.TerminalTool(terminal, e.passthrough(), time.Duration(e.cfg.Terminal.Timeout))}
 	library, err := e.skills()
 	if err != nil {
 		return nil, err
 	}
-	tools = append(tools, agent.SkillTools(library)...)
+	others = append(others, agent.SkillTools(library)...)
+	reload := agent.PluginReload(reg, lockVersion, others)
 	return agent.New(agent.Config{
 		BaseURL: e.cfg.Model.BaseURL, APIKey: key, Model: model,
 		MaxIterations: e.cfg.Agent.MaxIterations, MaxParallel: e.cfg.Agent.MaxParallel, ToolResultLimit: e.cfg.Agent.ToolResultLimit,
 		Allow: e.cfg.Agent.Tools, Deny: e.cfg.Agent.DenyTools,
 		Redact: e.redactor.String,
-	}, tools, e.db)
+		Reload: reload,
+	}, append(tools, others...), e.db)
 }
 
 // apiKey is the model provider's key: model.api_key_env from the environment, else from .env.

@@ -31,6 +31,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openai/openai-go/v3"
@@ -85,6 +87,12 @@ type Config struct {
 	// Redact is applied to every string before it is stored, streamed to the caller or sent
 	// back to the model (secrets from .env become [REDACTED:NAME]). nil leaves text as it is.
 	Redact func(string) string
+
+	// Reload, if set, is asked before every model request whether the tools changed (a plugin
+	// was disabled, removed or updated, by this process or another: see PluginReload). When it
+	// says so, the tools it returns replace the agent's, checked as New checks them, from that
+	// request on; a call already running finishes. Its error ends the turn.
+	Reload func(ctx context.Context) (tools []Tool, changed bool, err error)
 }
 
 // MaxRetryAfter is the longest Retry-After honoured; a server asking for more ends the retries.
@@ -135,6 +143,12 @@ type Agent struct {
 	cfg      Config
 	st       Store
 	svc      openai.ChatCompletionService
+	set      atomic.Pointer[toolSet]
+	reloadMu sync.Mutex // one Reload at a time
+}
+
+// toolSet is the tools of one model request. Replaced whole (Config.Reload), never changed.
+type toolSet struct {
 	tools    map[string]*Tool // every tool, by model-facing name
 	allowed  map[string]bool
 	toolList []openai.ChatCompletionToolUnionParam // the allowed tools, as offered
@@ -178,48 +192,12 @@ func New(cfg Config, tools []Tool, st Store) (*Agent, error) {
 	cfg.Allow = append([]string(nil), cfg.Allow...)
 	cfg.Deny = append([]string(nil), cfg.Deny...)
 
-	a := &Agent{cfg: cfg, tools: map[string]*Tool{}, allowed: map[string]bool{}, st: st}
-	for i := range tools {
-		t := tools[i]
-		if !validToolName(t.Name) {
-			return nil, fmt.Errorf("agent: tool name %q: must be 1 to 64 of a-z A-Z 0-9 _ - (see ToolName)", t.Name)
-		}
-		if t.Call == nil {
-			return nil, fmt.Errorf("agent: tool %s has no Call", t.Name)
-		}
-		if _, dup := a.tools[t.Name]; dup {
-			return nil, fmt.Errorf("agent: two tools are named %s", t.Name)
-		}
-		params := map[string]any{}
-		if len(strings.TrimSpace(string(t.Parameters))) > 0 && string(t.Parameters) != "null" {
-			if err := json.Unmarshal(t.Parameters, &params); err != nil {
-				return nil, fmt.Errorf("agent: tool %s: parameters are not a JSON Schema object: %w", t.Name, err)
-			}
-		}
-		if _, ok := params["type"]; !ok {
-			params["type"] = "object"
-		}
-		if _, ok := params["properties"]; !ok && params["type"] == "object" {
-			params["properties"] = map[string]any{}
-		}
-		a.tools[t.Name] = &t
-		if !a.permitted(t.Name) {
-			continue
-		}
-		a.allowed[t.Name] = true
-		a.names = append(a.names, t.Name)
-		def := shared.FunctionDefinitionParam{Name: t.Name, Parameters: shared.FunctionParameters(params)}
-		if t.Description != "" {
-			def.Description = openai.String(t.Description)
-		}
-		tool := openai.ChatCompletionFunctionTool(def)
-		// Every request offers the same tools: their JSON is encoded once here rather than by
-		// openai-go's reflective encoder in every request, where it was most of building one.
-		if raw, err := json.Marshal(tool.OfFunction); err == nil {
-			param.SetJSON(raw, tool.OfFunction)
-		}
-		a.toolList = append(a.toolList, tool)
+	a := &Agent{cfg: cfg, st: st}
+	ts, err := a.buildTools(tools)
+	if err != nil {
+		return nil, err
 	}
+	a.set.Store(ts)
 
 	// The service is built from explicit options only: openai.NewClient would also read
 	// OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_ORG_ID, OPENAI_CUSTOM_HEADERS, … from the
@@ -240,8 +218,76 @@ func New(cfg Config, tools []Tool, st Store) (*Agent, error) {
 	return a, nil
 }
 
+// buildTools checks tools and makes them the set offered to the model (after Allow and Deny).
+func (a *Agent) buildTools(tools []Tool) (*toolSet, error) {
+	ts := &toolSet{tools: map[string]*Tool{}, allowed: map[string]bool{}}
+	for i := range tools {
+		t := tools[i]
+		if !validToolName(t.Name) {
+			return nil, fmt.Errorf("agent: tool name %q: must be 1 to 64 of a-z A-Z 0-9 _ - (see ToolName)", t.Name)
+		}
+		if t.Call == nil {
+			return nil, fmt.Errorf("agent: tool %s has no Call", t.Name)
+		}
+		if _, dup := ts.tools[t.Name]; dup {
+			return nil, fmt.Errorf("agent: two tools are named %s", t.Name)
+		}
+		params := map[string]any{}
+		if len(strings.TrimSpace(string(t.Parameters))) > 0 && string(t.Parameters) != "null" {
+			if err := json.Unmarshal(t.Parameters, &params); err != nil {
+				return nil, fmt.Errorf("agent: tool %s: parameters are not a JSON Schema object: %w", t.Name, err)
+			}
+		}
+		if _, ok := params["type"]; !ok {
+			params["type"] = "object"
+		}
+		if _, ok := params["properties"]; !ok && params["type"] == "object" {
+			params["properties"] = map[string]any{}
+		}
+		ts.tools[t.Name] = &t
+		if !a.permitted(t.Name) {
+			continue
+		}
+		ts.allowed[t.Name] = true
+		ts.names = append(ts.names, t.Name)
+		def := shared.FunctionDefinitionParam{Name: t.Name, Parameters: shared.FunctionParameters(params)}
+		if t.Description != "" {
+			def.Description = openai.String(t.Description)
+		}
+		tool := openai.ChatCompletionFunctionTool(def)
+		// Every request offers the same tools: their JSON is encoded once here rather than by
+		// openai-go's reflective encoder in every request, where it was most of building one.
+		if raw, err := json.Marshal(tool.OfFunction); err == nil {
+			param.SetJSON(raw, tool.OfFunction)
+		}
+		ts.toolList = append(ts.toolList, tool)
+	}
+	return ts, nil
+}
+
+// tools returns the tools of the next model request, asking Config.Reload first.
+func (a *Agent) tools(ctx context.Context) (*toolSet, error) {
+	if a.cfg.Reload == nil {
+		return a.set.Load(), nil
+	}
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	tools, changed, err := a.cfg.Reload(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("agent: tools: %w", err)
+	}
+	if changed {
+		ts, err := a.buildTools(tools)
+		if err != nil {
+			return nil, err
+		}
+		a.set.Store(ts)
+	}
+	return a.set.Load(), nil
+}
+
 // Tools returns the names of the tools offered to the model, after Allow and Deny.
-func (a *Agent) Tools() []string { return append([]string(nil), a.names...) }
+func (a *Agent) Tools() []string { return append([]string(nil), a.set.Load().names...) }
 
 // permitted applies Allow and Deny to a model-facing tool name.
 func (a *Agent) permitted(name string) bool {
@@ -320,7 +366,11 @@ func (a *Agent) Run(ctx context.Context, session store.Session, userText string,
 	}
 
 	for iter := 0; iter < a.cfg.MaxIterations; iter++ {
-		r, err := a.complete(ctx, model, c.params, emit)
+		ts, err := a.tools(ctx)
+		if err != nil {
+			return "", err
+		}
+		r, err := a.complete(ctx, model, c.params, ts, emit)
 		if err != nil {
 			if r.content != "" {
 				// What was streamed is kept, marked as cut short.
@@ -341,7 +391,7 @@ func (a *Agent) Run(ctx context.Context, session store.Session, userText string,
 		if len(r.calls) == 0 {
 			return msg.Content, nil
 		}
-		if err := a.runTools(ctx, c, r.calls, emit); err != nil {
+		if err := a.runTools(ctx, c, ts, r.calls, emit); err != nil {
 			return "", err
 		}
 	}

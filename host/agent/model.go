@@ -78,10 +78,10 @@ type failure struct {
 
 // complete asks the model once, retrying what is worth retrying. On failure the returned reply
 // holds the text received by the last attempt.
-func (a *Agent) complete(ctx context.Context, model string, msgs []openai.ChatCompletionMessageParamUnion, emit func(Event)) (reply, error) {
+func (a *Agent) complete(ctx context.Context, model string, msgs []openai.ChatCompletionMessageParamUnion, ts *toolSet, emit func(Event)) (reply, error) {
 	// Servers that count tokens send them in a last chunk when asked (OpenAI, vLLM, llama.cpp,
 	// Ollama, OpenRouter); others ignore the option.
-	params := openai.ChatCompletionNewParams{Model: model, Messages: msgs, Tools: a.toolList,
+	params := openai.ChatCompletionNewParams{Model: model, Messages: msgs, Tools: ts.toolList,
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}}
 	for attempt := 0; ; attempt++ {
 		r, f := a.attempt(ctx, params, emit)

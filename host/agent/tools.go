@@ -119,6 +119,41 @@ func PluginTools(reg PluginRegistry, ctx context.Context) ([]Tool, error) {
 	return out, nil
 }
 
+// RefreshingRegistry is a PluginRegistry that tells when its lock changed: *registry.Registry.
+type RefreshingRegistry interface {
+	PluginRegistry
+	// Refresh returns the lock version the registry reflects (see registry.Registry.Refresh).
+	Refresh(ctx context.Context) (int64, error)
+}
+
+// PluginReload is a Config.Reload for an agent whose tools are reg's plugin tools (PluginTools,
+// listed at lock version since) followed by others (the terminal, the skill readers): before
+// each model request it asks reg whether the lock changed (one small query) and, when it did,
+// lists the plugin tools again. A plugin disabled, removed or updated by another process is so
+// offered as it is now from the next request on.
+func PluginReload(reg RefreshingRegistry, since int64, others []Tool) func(ctx context.Context) ([]Tool, bool, error) {
+	var mu sync.Mutex
+	seen := since
+	others = append([]Tool(nil), others...)
+	return func(ctx context.Context) ([]Tool, bool, error) {
+		v, err := reg.Refresh(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if v == seen {
+			return nil, false, nil
+		}
+		tools, err := PluginTools(reg, ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		seen = v
+		return append(tools, others...), true, nil
+	}
+}
+
 // TerminalOrigin is who asks, in approval prompts, for the terminal tool's commands.
 const TerminalOrigin = "the agent"
 
@@ -233,18 +268,18 @@ type outcome struct {
 	err    error
 }
 
-func (a *Agent) prepare(call requestedCall) prepared {
+func (a *Agent) prepare(ts *toolSet, call requestedCall) prepared {
 	p := prepared{call: call}
-	t := a.tools[call.name]
+	t := ts.tools[call.name]
 	switch {
 	case t == nil:
 		msg := fmt.Sprintf("no tool is named %q", call.name)
-		if len(a.names) > 0 {
-			msg += "; the tools are: " + strings.Join(a.names, ", ")
+		if len(ts.names) > 0 {
+			msg += "; the tools are: " + strings.Join(ts.names, ", ")
 		}
 		p.err = &abi.Error{Code: abi.CodeNotFound, Message: msg}
 		return p
-	case !a.allowed[call.name]:
+	case !ts.allowed[call.name]:
 		p.err = &abi.Error{Code: abi.CodeDenied, Message: fmt.Sprintf("the tool %q is not allowed here", call.name)}
 		return p
 	}
@@ -335,12 +370,12 @@ type toolRound struct {
 
 // runTools runs the calls of one assistant message, at most MaxParallel at once, and commits
 // their results in the order of the calls as soon as each (and every one before it) is done.
-func (a *Agent) runTools(ctx context.Context, c *conversation, calls []requestedCall, emit func(Event)) error {
+func (a *Agent) runTools(ctx context.Context, c *conversation, ts *toolSet, calls []requestedCall, emit func(Event)) error {
 	n := len(calls)
 	r := &toolRound{a: a, c: c, emit: emit, calls: calls, preps: make([]prepared, n),
 		results: make([]chan outcome, n), started: make(chan int, n)}
 	for i, call := range calls {
-		r.preps[i] = a.prepare(call)
+		r.preps[i] = a.prepare(ts, call)
 		r.results[i] = make(chan outcome, 1)
 	}
 	tctx, cancel := context.WithCancel(ctx)
