@@ -17,6 +17,8 @@ type Limits struct {
 	FSWriteBytes int64 `toml:"fs_write_bytes" json:"fs_write_bytes,omitempty"`
 	// DataBytes bounds the total size of the plugin's {plugin_data} directory.
 	DataBytes int64 `toml:"data_bytes" json:"data_bytes,omitempty"`
+	// KVBytes bounds the total size (keys plus values) of the plugin's kv data.
+	KVBytes int64 `toml:"kv_bytes" json:"kv_bytes,omitempty"`
 }
 
 // Limit names, as they appear in manifests and in limit errors.
@@ -27,6 +29,7 @@ const (
 	LimitHTTPResponseBytes = "http_response_bytes"
 	LimitFSWriteBytes      = "fs_write_bytes"
 	LimitDataBytes         = "data_bytes"
+	LimitKVBytes           = "kv_bytes"
 )
 
 // Within returns the limits that apply when l (from a manifest) meets ceiling (the user's
@@ -41,6 +44,7 @@ func (l Limits) Within(ceiling Limits) (Limits, []string) {
 	lower(LimitHTTPResponseBytes, l.HTTPResponseBytes, &out.HTTPResponseBytes, &capped)
 	lower(LimitFSWriteBytes, l.FSWriteBytes, &out.FSWriteBytes, &capped)
 	lower(LimitDataBytes, l.DataBytes, &out.DataBytes, &capped)
+	lower(LimitKVBytes, l.KVBytes, &out.KVBytes, &capped)
 	return out, capped
 }
 

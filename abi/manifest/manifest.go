@@ -272,6 +272,8 @@ func validateLimits(l abi.Limits) error {
 		return &Error{Field: "limits.fs_write_bytes", Reason: "must be positive"}
 	case l.DataBytes < 0:
 		return &Error{Field: "limits.data_bytes", Reason: "must be positive"}
+	case l.KVBytes < 0:
+		return &Error{Field: "limits.kv_bytes", Reason: "must be positive"}
 	}
 	return nil
 }

@@ -276,6 +276,8 @@ func (c Config) validate() error {
 		return errors.New("plugins.limits.fs_write_bytes must be positive")
 	case l.DataBytes <= 0:
 		return errors.New("plugins.limits.data_bytes must be positive")
+	case l.KVBytes <= 0:
+		return errors.New("plugins.limits.kv_bytes must be positive")
 	case c.Plugins.MaxInstances < 0:
 		return errors.New("plugins.max_instances must not be negative")
 	case c.Plugins.ActivityPerPlugin < 0:

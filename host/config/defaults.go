@@ -26,6 +26,9 @@ func DefaultLimits() abi.Limits {
 		// 1 GiB of {plugin_data} holds caches, indexes and downloaded models of a few hundred
 		// MiB; past that a plugin is using the user's disk as its own.
 		DataBytes: 1 << 30,
+		// 64 MiB of keys and values is a large cache or index in the shared state.db; past that
+		// a plugin is growing everyone's database (10,000 keys of 1 MiB would be 10 GiB).
+		KVBytes: 64 << 20,
 	}
 }
 

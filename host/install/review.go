@@ -91,9 +91,9 @@ func SignerLine(signer, key string) string {
 
 // LimitsLine is a plugin's limits in one line.
 func LimitsLine(l abi.Limits) string {
-	return fmt.Sprintf("memory %d MiB, %s per call, output %s, HTTP responses %s, file writes %s per call, plugin data %s",
+	return fmt.Sprintf("memory %d MiB, %s per call, output %s, HTTP responses %s, file writes %s per call, plugin data %s, kv %s",
 		l.MemoryPages/16, l.Timeout, humanBytes(l.OutputBytes), humanBytes(l.HTTPResponseBytes),
-		humanBytes(l.FSWriteBytes), humanBytes(l.DataBytes))
+		humanBytes(l.FSWriteBytes), humanBytes(l.DataBytes), humanBytes(l.KVBytes))
 }
 
 func writeList(w io.Writer, lines []string, empty string) {
