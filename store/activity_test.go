@@ -101,9 +101,7 @@ func TestActivityUpgradeFromV6(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := before.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
+	putOldKV(t, before, "alpha", "k", []byte("v"))
 	before.Close()
 	db, err := Open(path)
 	if err != nil {

@@ -231,9 +231,7 @@ func TestApprovalsUpgradeFromV1(t *testing.T) {
 	}
 	rec := testRecord("alpha")
 	putV1Plugin(t, v1, rec)
-	if err := v1.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
+	putOldKV(t, v1, "alpha", "k", []byte("v"))
 	if err := v1.Audit(ctx, "plugin.add", "alpha", "added"); err != nil {
 		t.Fatal(err)
 	}

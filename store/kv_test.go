@@ -27,7 +27,7 @@ func TestKVRoundTrip(t *testing.T) {
 		{"largest value", "big", bytes.Repeat([]byte{7}, MaxKVValueBytes)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := db.KVSet(ctx, "p", tc.key, tc.value); err != nil {
+			if err := db.KVSet(ctx, "p", tc.key, tc.value, 0); err != nil {
 				t.Fatal(err)
 			}
 			got, ok, err := db.KVGet(ctx, "p", tc.key)
@@ -37,7 +37,7 @@ func TestKVRoundTrip(t *testing.T) {
 			if got == nil || !bytes.Equal(got, tc.value) {
 				t.Errorf("KVGet = %q (nil %v), want %q", got, got == nil, tc.value)
 			}
-			if err := db.KVSet(ctx, "p", tc.key, []byte("overwritten")); err != nil {
+			if err := db.KVSet(ctx, "p", tc.key, []byte("overwritten"), 0); err != nil {
 				t.Fatal(err)
 			}
 			if got, _, _ := db.KVGet(ctx, "p", tc.key); string(got) != "overwritten" {
@@ -76,7 +76,7 @@ func TestKVIsolation(t *testing.T) {
 	}
 	for _, p := range plugins {
 		for _, k := range keys {
-			if err := db.KVSet(ctx, p, k, []byte(p+"|"+k)); err != nil {
+			if err := db.KVSet(ctx, p, k, []byte(p+"|"+k), 0); err != nil {
 				t.Fatalf("KVSet(%s, %q): %v", p, k, err)
 			}
 		}
@@ -130,13 +130,13 @@ func TestKVLimits(t *testing.T) {
 		limit bool // wraps ErrKVLimit
 		want  string
 	}{
-		{"set long key", func() error { return db.KVSet(ctx, "p", longKey, nil) }, true, "key is 257 bytes, more than the 256 allowed"},
+		{"set long key", func() error { return db.KVSet(ctx, "p", longKey, nil, 0) }, true, "key is 257 bytes, more than the 256 allowed"},
 		{"get long key", func() error { _, _, err := db.KVGet(ctx, "p", longKey); return err }, true, "key is 257 bytes"},
 		{"delete long key", func() error { return db.KVDelete(ctx, "p", longKey) }, true, "key is 257 bytes"},
-		{"multibyte key over limit", func() error { return db.KVSet(ctx, "p", strings.Repeat("é", 129), nil) }, true, "key is 258 bytes"},
-		{"big value", func() error { return db.KVSet(ctx, "p", "k", bigValue) }, true, "value is 1048577 bytes, more than the 1048576 allowed"},
-		{"empty key", func() error { return db.KVSet(ctx, "p", "", nil) }, false, "key is empty"},
-		{"empty plugin", func() error { return db.KVSet(ctx, "", "k", nil) }, false, "plugin name is empty"},
+		{"multibyte key over limit", func() error { return db.KVSet(ctx, "p", strings.Repeat("é", 129), nil, 0) }, true, "key is 258 bytes"},
+		{"big value", func() error { return db.KVSet(ctx, "p", "k", bigValue, 0) }, true, "value is 1048577 bytes, more than the 1048576 allowed"},
+		{"empty key", func() error { return db.KVSet(ctx, "p", "", nil, 0) }, false, "key is empty"},
+		{"empty plugin", func() error { return db.KVSet(ctx, "", "k", nil, 0) }, false, "plugin name is empty"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.op()
@@ -168,10 +168,10 @@ INSERT INTO kv (plugin, key, value) SELECT 'full', 'k' || i, x'00' FROM n`, MaxK
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.KVSet(ctx, "full", "last", []byte("x")); err != nil {
+	if err := db.KVSet(ctx, "full", "last", []byte("x"), 0); err != nil {
 		t.Fatalf("key number %d refused: %v", MaxKVKeys, err)
 	}
-	err = db.KVSet(ctx, "full", "one-too-many", []byte("x"))
+	err = db.KVSet(ctx, "full", "one-too-many", []byte("x"), 0)
 	if !errors.Is(err, ErrKVLimit) || !strings.Contains(err.Error(), "already holds 10000 keys") {
 		t.Fatalf("key number %d: err = %v, want the key cap", MaxKVKeys+1, err)
 	}
@@ -179,17 +179,17 @@ INSERT INTO kv (plugin, key, value) SELECT 'full', 'k' || i, x'00' FROM n`, MaxK
 		t.Errorf("refused key was stored")
 	}
 	// At the cap, existing keys can still be overwritten and other plugins are unaffected.
-	if err := db.KVSet(ctx, "full", "k1", []byte("new")); err != nil {
+	if err := db.KVSet(ctx, "full", "k1", []byte("new"), 0); err != nil {
 		t.Errorf("overwrite at the cap: %v", err)
 	}
-	if err := db.KVSet(ctx, "other", "k", []byte("x")); err != nil {
+	if err := db.KVSet(ctx, "other", "k", []byte("x"), 0); err != nil {
 		t.Errorf("other plugin: %v", err)
 	}
 	// Deleting one frees a slot.
 	if err := db.KVDelete(ctx, "full", "k1"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.KVSet(ctx, "full", "one-too-many", []byte("x")); err != nil {
+	if err := db.KVSet(ctx, "full", "one-too-many", []byte("x"), 0); err != nil {
 		t.Errorf("after a delete: %v", err)
 	}
 	checkUsage(t, db)
@@ -223,11 +223,11 @@ func TestKVConcurrent(t *testing.T) {
 				wg.Go(func() {
 					for i := range perG {
 						key := fmt.Sprintf("g%d-%d", g, i)
-						if err := db.KVSet(ctx, "p", key, []byte(key)); err != nil {
+						if err := db.KVSet(ctx, "p", key, []byte(key), 0); err != nil {
 							errs <- err
 						}
 						// A contended key, plus reads and the audit log in the mix.
-						if err := db.KVSet(ctx, "p", "shared", []byte(key)); err != nil {
+						if err := db.KVSet(ctx, "p", "shared", []byte(key), 0); err != nil {
 							errs <- err
 						}
 						if _, _, err := db.KVGet(ctx, "p", "shared"); err != nil {
@@ -256,15 +256,16 @@ func TestKVConcurrent(t *testing.T) {
 	}
 }
 
-// checkUsage asserts that kv_usage, kept by triggers, agrees with the kv rows.
+// checkUsage asserts that kv_usage, kept by triggers, agrees with the kv rows: key counts and
+// total bytes of keys plus values.
 func checkUsage(t *testing.T, db *DB) {
 	t.Helper()
 	var bad int
 	err := db.sql.QueryRow(`
 SELECT COUNT(*) FROM (
-	SELECT plugin, COUNT(*) AS n FROM kv GROUP BY plugin
+	SELECT plugin, COUNT(*) AS n, sum(length(CAST(key AS BLOB)) + length(value)) AS b FROM kv GROUP BY plugin
 ) AS actual FULL JOIN kv_usage AS u USING (plugin)
-WHERE actual.n IS NOT u.keys`).Scan(&bad)
+WHERE actual.n IS NOT u.keys OR actual.b IS NOT u.bytes`).Scan(&bad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +280,7 @@ func BenchmarkKVSet(b *testing.B) {
 	value := bytes.Repeat([]byte("v"), 256)
 	b.Run("overwrite", func(b *testing.B) {
 		for b.Loop() {
-			if err := db.KVSet(ctx, "bench", "key", value); err != nil {
+			if err := db.KVSet(ctx, "bench", "key", value, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -290,7 +291,7 @@ func BenchmarkKVSet(b *testing.B) {
 			// A fresh plugin every MaxKVKeys keys, so every call inserts and none hits the cap.
 			plugin, key := fmt.Sprintf("new%d", i/MaxKVKeys), fmt.Sprintf("k%d", i%MaxKVKeys)
 			i++
-			if err := db.KVSet(ctx, plugin, key, value); err != nil {
+			if err := db.KVSet(ctx, plugin, key, value, 0); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -300,7 +301,7 @@ func BenchmarkKVSet(b *testing.B) {
 func BenchmarkKVGet(b *testing.B) {
 	db, _ := openTest(b)
 	ctx := context.Background()
-	if err := db.KVSet(ctx, "bench", "key", []byte("value")); err != nil {
+	if err := db.KVSet(ctx, "bench", "key", []byte("value"), 0); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {

@@ -165,7 +165,7 @@ func TestLockVersionCountsEveryLockChange(t *testing.T) {
 		last = now
 	}
 	step("install", func() error { return other.InstallPlugin(ctx, testRecord("weather"), "plugin.install", "") }, true)
-	step("kv write", func() error { return other.KVSet(ctx, "weather", "k", []byte("v")) }, false)
+	step("kv write", func() error { return other.KVSet(ctx, "weather", "k", []byte("v"), 0) }, false)
 	step("disable", func() error { return other.SetPluginEnabled(ctx, "weather", false) }, true)
 	step("enable", func() error { return other.SetPluginEnabled(ctx, "weather", true) }, true)
 	step("trust", func() error { return other.TrustKey(ctx, "acme", "ed25519:AAAA") }, true)

@@ -9,7 +9,9 @@ import (
 
 // migrations are the schema steps, in order: applying migrations[i] takes the database from
 // version i to version i+1 (PRAGMA user_version). Never edit a step that has shipped; append a
-// new one. Each step runs in its own transaction together with the user_version update.
+// new one. Each step runs in its own transaction together with the user_version update. A step
+// may also have work that SQLite cannot do inside a transaction (VACUUM): that is
+// beforeStep[i], run just before the transaction of migrations[i] (see applyStep).
 var migrations = []string{
 	// v1: plugins, their key-value data and the audit log.
 	`
@@ -366,6 +368,89 @@ BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
 CREATE TRIGGER lock_changes_key_delete AFTER DELETE ON trusted_keys
 BEGIN UPDATE lock_changes SET n = n + 1 WHERE id = 1; END;
 `,
+
+	// v11: the database gives freed pages back to the file system (auto_vacuum=INCREMENTAL;
+	// DeletePlugin runs PRAGMA incremental_vacuum), and kv_usage keeps each plugin's total kv
+	// size (bytes of keys plus values, the kv_bytes limit) beside its key count, so KVSet checks
+	// the limit with one lookup instead of summing the plugin's rows.
+	//
+	// Switching an existing database to incremental auto-vacuum takes PRAGMA auto_vacuum then a
+	// VACUUM, which cannot run inside a transaction: that is beforeStep[10]
+	// (toIncrementalVacuum), run before this step's transaction. If the process stops between
+	// the two, the database is still version 10 and the next Open finds it already incremental
+	// and skips the VACUUM. New databases are created incremental (applyStep, version 0).
+	`
+ALTER TABLE kv_usage ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+
+UPDATE kv_usage SET bytes = (
+	SELECT coalesce(sum(length(CAST(key AS BLOB)) + length(value)), 0) FROM kv WHERE kv.plugin = kv_usage.plugin
+);
+
+DROP TRIGGER kv_usage_insert;
+DROP TRIGGER kv_usage_delete;
+
+CREATE TRIGGER kv_usage_insert AFTER INSERT ON kv
+BEGIN
+	INSERT INTO kv_usage (plugin, keys, bytes)
+	VALUES (new.plugin, 1, length(CAST(new.key AS BLOB)) + length(new.value))
+	ON CONFLICT (plugin) DO UPDATE SET keys = keys + 1, bytes = bytes + excluded.bytes;
+END;
+
+CREATE TRIGGER kv_usage_delete AFTER DELETE ON kv
+BEGIN
+	UPDATE kv_usage SET keys = keys - 1, bytes = bytes - (length(CAST(old.key AS BLOB)) + length(old.value))
+	WHERE plugin = old.plugin;
+	DELETE FROM kv_usage WHERE plugin = old.plugin AND keys <= 0;
+END;
+
+-- KVSet replaces a value in place; plugin and key never change, but the trigger does not
+-- rely on it.
+CREATE TRIGGER kv_usage_update AFTER UPDATE ON kv
+BEGIN
+	UPDATE kv_usage SET keys = keys - 1, bytes = bytes - (length(CAST(old.key AS BLOB)) + length(old.value))
+	WHERE plugin = old.plugin;
+	INSERT INTO kv_usage (plugin, keys, bytes)
+	VALUES (new.plugin, 1, length(CAST(new.key AS BLOB)) + length(new.value))
+	ON CONFLICT (plugin) DO UPDATE SET keys = keys + 1, bytes = bytes + excluded.bytes;
+	DELETE FROM kv_usage WHERE plugin = old.plugin AND keys <= 0;
+END;
+`,
+}
+
+// beforeStep holds, by index into migrations, work that must run outside a transaction before
+// that step's transaction. Each must be idempotent: it runs again if the process stops before
+// the step commits, and several processes opening an old database at once may each run it.
+var beforeStep = map[int]func(context.Context, *DB) error{
+	10: toIncrementalVacuum,
+}
+
+// autoVacuumIncremental is PRAGMA auto_vacuum's value for INCREMENTAL.
+const autoVacuumIncremental = 2
+
+// toIncrementalVacuum switches the database to auto_vacuum=INCREMENTAL, which for a database
+// that already has tables takes a VACUUM (a rewrite of the whole file, outside any
+// transaction). A database already incremental is left alone.
+func toIncrementalVacuum(ctx context.Context, db *DB) error {
+	// The pragma applies to the connection VACUUM runs on: pin one.
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var mode int
+	if err := conn.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == autoVacuumIncremental {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("vacuum into auto_vacuum=INCREMENTAL: %w", err)
+	}
+	return nil
 }
 
 // migrate brings the database up to len(steps). When it is already there this is one query.
@@ -377,7 +462,7 @@ func (db *DB) migrate(ctx context.Context, steps []string) error {
 	}
 	for have < want {
 		var err error
-		if have, err = db.applyStep(ctx, steps); err != nil {
+		if have, err = db.applyStep(ctx, steps, have); err != nil {
 			return err
 		}
 	}
@@ -389,9 +474,13 @@ func (db *DB) migrate(ctx context.Context, steps []string) error {
 
 // applyStep applies the next step, if another process has not already done so, and returns the
 // version the database is at afterwards.
-func (db *DB) applyStep(ctx context.Context, steps []string) (int, error) {
+func (db *DB) applyStep(ctx context.Context, steps []string, have int) (int, error) {
 	want := len(steps)
-	var have int
+	if before := beforeStep[have]; before != nil && have < want {
+		if err := before(ctx, db); err != nil {
+			return 0, fmt.Errorf("migrate schema to version %d: %w", have+1, err)
+		}
+	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// Re-read under the write lock: another process may have migrated meanwhile.
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&have); err != nil {
@@ -399,6 +488,13 @@ func (db *DB) applyStep(ctx context.Context, steps []string) (int, error) {
 		}
 		if have >= want {
 			return nil
+		}
+		if have == 0 {
+			// A new database: before its first table is created, auto_vacuum can still be
+			// chosen without a VACUUM (see migrations v11).
+			if _, err := tx.ExecContext(ctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+				return fmt.Errorf("set auto_vacuum: %w", err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, steps[have]); err != nil {
 			return fmt.Errorf("migrate schema to version %d: %w", have+1, err)

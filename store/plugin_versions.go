@@ -111,5 +111,6 @@ func (db *DB) RemovePlugin(ctx context.Context, name, detail string) error {
 	if err != nil {
 		return fmt.Errorf("store: remove plugin %q: %w", name, err)
 	}
+	db.giveBackSpace(ctx, name)
 	return nil
 }

@@ -49,7 +49,7 @@ func TestPluginCRUD(t *testing.T) {
 	}
 
 	// Replace: every field changes, and kv data survives.
-	if err := db.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
+	if err := db.KVSet(ctx, "alpha", "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
 	upd := testRecord("alpha")
@@ -165,7 +165,7 @@ func TestDeletePluginRemovesKV(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"a", "b", "c"} {
-			if err := db.KVSet(ctx, name, k, []byte(name+k)); err != nil {
+			if err := db.KVSet(ctx, name, k, []byte(name+k), 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -198,7 +198,7 @@ func TestDeletePluginRemovesKV(t *testing.T) {
 func TestDeleteAbsentPluginKeepsKV(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
-	if err := db.KVSet(ctx, "ghost", "k", []byte("v")); err != nil {
+	if err := db.KVSet(ctx, "ghost", "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.DeletePlugin(ctx, "ghost"); !errors.Is(err, ErrNotFound) {

@@ -586,9 +586,7 @@ func TestSessionsUpgradeFromV2(t *testing.T) {
 	}
 	rec := testRecord("alpha")
 	putV1Plugin(t, v2, rec)
-	if err := v2.KVSet(ctx, "alpha", "k", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
+	putOldKV(t, v2, "alpha", "k", []byte("v"))
 	appr, err := v2.AddApproval(ctx, "rm -rf ./x", "recursive delete")
 	if err != nil {
 		t.Fatal(err)

@@ -87,7 +87,7 @@ func TestOpenPermissions(t *testing.T) {
 				t.Errorf("mode %o, want 600", got)
 			}
 			// SQLite's side files follow the database file's mode.
-			if err := db.KVSet(context.Background(), "p", "k", []byte("v")); err != nil {
+			if err := db.KVSet(context.Background(), "p", "k", []byte("v"), 0); err != nil {
 				t.Fatal(err)
 			}
 			for _, side := range []string{"-wal", "-shm"} {
@@ -165,7 +165,7 @@ func TestOpenOddPath(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	if err := db.KVSet(context.Background(), "p", "k", []byte("v")); err != nil {
+	if err := db.KVSet(context.Background(), "p", "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -216,7 +216,7 @@ func TestOpenErrors(t *testing.T) {
 func TestMigrationsIdempotent(t *testing.T) {
 	db, path := openTest(t)
 	ctx := context.Background()
-	if err := db.KVSet(ctx, "p", "k", []byte("v")); err != nil {
+	if err := db.KVSet(ctx, "p", "k", []byte("v"), 0); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -346,7 +346,7 @@ func TestConcurrentOpenOfNewFile(t *testing.T) {
 				errs <- err
 				return
 			}
-			errs <- db.KVSet(context.Background(), "p", "k", []byte("v"))
+			errs <- db.KVSet(context.Background(), "p", "k", []byte("v"), 0)
 			db.Close()
 		})
 	}

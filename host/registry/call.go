@@ -167,7 +167,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 		Activity: r.acts, Config: m.Config, StubUngranted: extismConvention(m),
 	}
 	if info.Granted.KV {
-		spec.KV = pluginKV{store: r.store, plugin: name}
+		spec.KV = pluginKV{store: r.store, plugin: name, maxBytes: limits.KVBytes}
 	}
 	p, err := r.engine.Load(ctx, spec)
 	if err != nil {
@@ -277,10 +277,12 @@ func (r *Registry) envLookup(key string) (string, bool, error) {
 	return v, ok, nil
 }
 
-// pluginKV scopes the store's key-value data to one plugin.
+// pluginKV scopes the store's key-value data to one plugin, whose total size the store keeps
+// within maxBytes (the kv_bytes limit).
 type pluginKV struct {
-	store  Store
-	plugin string
+	store    Store
+	plugin   string
+	maxBytes int64
 }
 
 func (k pluginKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
@@ -288,7 +290,7 @@ func (k pluginKV) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, ok, kvError(err)
 }
 func (k pluginKV) Set(ctx context.Context, key string, value []byte) error {
-	return kvError(k.store.KVSet(ctx, k.plugin, key, value))
+	return kvError(k.store.KVSet(ctx, k.plugin, key, value, k.maxBytes))
 }
 func (k pluginKV) Delete(ctx context.Context, key string) error {
 	return kvError(k.store.KVDelete(ctx, k.plugin, key))

@@ -209,7 +209,7 @@ func TestHostileKV(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	// Another plugin's data.
-	if err := f.db.KVSet(ctx, "files", "secret", []byte(secret)); err != nil {
+	if err := f.db.KVSet(ctx, "files", "secret", []byte(secret), 0); err != nil {
 		t.Fatal(err)
 	}
 	f.add(t, testplugins.Dir(t, "testdata/hostile/kvsnoop"))

@@ -38,7 +38,7 @@ type Store interface {
 	RemovePlugin(ctx context.Context, name, detail string) error
 	TrustedKeys(ctx context.Context) ([]store.TrustedKey, error)
 	KVGet(ctx context.Context, plugin, key string) ([]byte, bool, error)
-	KVSet(ctx context.Context, plugin, key string, value []byte) error
+	KVSet(ctx context.Context, plugin, key string, value []byte, maxBytes int64) error
 	KVDelete(ctx context.Context, plugin, key string) error
 	LockVersion(ctx context.Context) (int64, error)
 }
