@@ -210,3 +210,46 @@ func TestExtismManifestImport(t *testing.T) {
 	}
 	imported.wantExit(t, ExitError, "plugin.toml", "plugins", "import", file, "--out", out)
 }
+
+// TestExtismManifestHyperMCP: a hyper-mcp module named by an Extism manifest (by an absolute
+// path) gets its tools from its own exports, as with a plugin.toml, and no [[tools]] are made.
+func TestExtismManifestHyperMCP(t *testing.T) {
+	c := newCLI(t)
+	module := filepath.Join(testplugins.Dir(t, "testdata/compat/hypermcp-v1"), "hypermcp-v1.wasm")
+	file := filepath.Join(t.TempDir(), "hyper.json")
+	b, _ := json.Marshal(map[string]any{"wasm": []map[string]string{{"path": module}}})
+	os.WriteFile(file, b, 0o644)
+	out := c.mustRun(t, "plugins", "install", file, "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "hypermcp-v1.shout-text") {
+		t.Fatalf("review:\n%s", out)
+	}
+	if info := c.mustRun(t, "plugins", "info", "hypermcp-v1"); !strings.Contains(info, "Module:   hyper-mcp v1 (describe/call)") {
+		t.Errorf("plugins info:\n%s", info)
+	}
+	if out := strings.TrimSpace(c.mustRun(t, "tools", "call", "hypermcp-v1.shout-text", `{"text":"hello"}`)); out != `"HELLO"` {
+		t.Fatalf("shout-text: %s", out)
+	}
+}
+
+// TestExtismManifestUpdate: a plugin from an Extism manifest updates from it (its recorded
+// source, keeping its name); other bytes under the same (absent) version ask for --version.
+func TestExtismManifestUpdate(t *testing.T) {
+	c := newCLI(t)
+	file, _ := extismManifest(t, "count_vowels.wasm", `{"wasm": [{"path": "count_vowels.wasm"}], "config": {"vowels": "aeiou"}}`)
+	c.mustRun(t, "plugins", "install", file, "--name", "vowels", "--version", "1.0.0", "--yes", "--allow-unsigned")
+	if out := c.mustRun(t, "plugins", "update", "vowels"); !strings.Contains(out, "up to date") {
+		t.Fatalf("update: %s", out)
+	}
+	std := testplugins.GoSDKWasm(t, "count_vowels_std.wasm")
+	os.WriteFile(filepath.Join(filepath.Dir(file), "count_vowels_std.wasm"), std, 0o644)
+	os.WriteFile(file, []byte(`{"wasm": [{"path": "count_vowels_std.wasm"}], "config": {"vowels": "aeiou", "thing": "x"}, "allowed_hosts": ["api.example.com"]}`), 0o644)
+	c.wantExit(t, ExitBadPlugin, "--version VERSION, higher than 1.0.0", "plugins", "update", "vowels", "--yes", "--allow-unsigned")
+	out := c.mustRun(t, "plugins", "update", "vowels", "--version", "1.1.0", "--yes", "--allow-unsigned")
+	if !strings.Contains(out, "may send HTTP requests to api.example.com") || !strings.Contains(out, "Updated vowels 1.0.0 -> 1.1.0") {
+		t.Fatalf("update:\n%s", out)
+	}
+	// count_vowels_std is a command module: its one tool is its _start.
+	if out := textResult(t, c.mustRun(t, "tools", "call", "vowels.main", `{"input":"hello world"}`)); !strings.Contains(out, `"count": 3`) {
+		t.Fatalf("vowels.main: %q", out)
+	}
+}

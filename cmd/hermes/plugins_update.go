@@ -15,6 +15,7 @@ type pluginsUpdateOptions struct {
 	Yes            bool
 	AllowUnsigned  bool
 	AllowDowngrade bool
+	Version        string // for a plugin from an Extism manifest
 }
 
 func newPluginsUpdateCmd(env *environment) *cli.Command {
@@ -26,12 +27,13 @@ func newPluginsUpdateCmd(env *environment) *cli.Command {
 		ArgsUsage: "NAME",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "from", Usage: "update from this `SOURCE` instead of the recorded one", Destination: &opts.From},
+			&cli.StringFlag{Name: "version", Usage: "for a plugin from an Extism manifest (which has none): the new `VERSION`", Destination: &opts.Version},
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "grant new permissions without asking (still prints them)", Destination: &opts.Yes},
 			&cli.BoolFlag{Name: "allow-unsigned", Usage: "accept a version without a signature by a key you trusted", Destination: &opts.AllowUnsigned},
 			&cli.BoolFlag{Name: "allow-downgrade", Usage: "accept a lower version", Destination: &opts.AllowDowngrade},
 		},
 		Action: func(c *cli.Context) error {
-			args, err := positionalWith(c, bools, map[string]*string{"from": &opts.From})
+			args, err := positionalWith(c, bools, map[string]*string{"from": &opts.From, "version": &opts.Version})
 			if err != nil {
 				return err
 			}
@@ -49,7 +51,7 @@ func runPluginsUpdate(ctx context.Context, env *environment, opts *pluginsUpdate
 	if err != nil {
 		return err
 	}
-	plan, err := in.PlanUpdate(ctx, opts.Name, opts.From, install.Options{AllowUnsigned: opts.AllowUnsigned, AllowDowngrade: opts.AllowDowngrade})
+	plan, err := in.PlanUpdate(ctx, opts.Name, opts.From, install.Options{AllowUnsigned: opts.AllowUnsigned, AllowDowngrade: opts.AllowDowngrade, Version: opts.Version})
 	if errors.Is(err, install.ErrUpToDate) {
 		env.printf("%s is up to date.\n", opts.Name)
 		return nil

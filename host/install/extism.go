@@ -151,6 +151,10 @@ func ReadExtism(ctx context.Context, file string, opts ExtismOptions) (*ExtismPl
 			}
 			m.Tools = append(m.Tools, manifest.ToolDecl{Name: export, Description: "Extism export " + export, Input: abi.IOText, Output: abi.IOText})
 		}
+		if len(m.Tools) == 0 && info.Exports("_start") {
+			// A command module (go-pdk built with standard Go): its main is the plugin.
+			m.Tools = append(m.Tools, manifest.ToolDecl{Name: "main", Export: "_start", Description: "Extism command module (_start)", Input: abi.IOText, Output: abi.IOText})
+		}
 		if len(m.Tools) == 0 {
 			return nil, fail("%s exports no function a tool can call (() -> i32 or () -> ())", p.WasmName)
 		}
@@ -380,7 +384,11 @@ func encodeManifest(m *manifest.Manifest, file string) []byte {
 		}
 	}
 	for _, t := range m.Tools {
-		fmt.Fprintf(&b, "\n[[tools]]\nname        = %s\ndescription = %s\ninput       = %s\noutput      = %s\n", q(t.Name), q(t.Description), q(t.Input), q(t.Output))
+		fmt.Fprintf(&b, "\n[[tools]]\nname        = %s\n", q(t.Name))
+		if t.Export != "" {
+			fmt.Fprintf(&b, "export      = %s\n", q(t.Export))
+		}
+		fmt.Fprintf(&b, "description = %s\ninput       = %s\noutput      = %s\n", q(t.Description), q(t.Input), q(t.Output))
 	}
 	return b.Bytes()
 }

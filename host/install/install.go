@@ -15,6 +15,7 @@
 package install
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,6 +80,9 @@ type Options struct {
 	AllowUnsigned bool
 	// AllowDowngrade lets an update go to a lower version.
 	AllowDowngrade bool
+	// Version numbers an update from an Extism manifest, which has no version; "" keeps the
+	// installed one (and an update to other bytes then asks for it).
+	Version string
 }
 
 // Plan is a verified plugin about to be installed or updated, with what changes.
@@ -159,8 +163,9 @@ func (in *Installer) PlanUpdate(ctx context.Context, name, from string, opts Opt
 // lower version, or the same version with other bytes, is an update like any other.
 func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src Source, opts Options, followSkill bool) (*Plan, error) {
 	name := cur.Name
-	if src.Kind == FromExtism && src.Name == "" {
-		src.Name = name // the name it was installed under, not the one its file name gives
+	if src.Kind == FromExtism {
+		src.Name = cmp.Or(src.Name, name) // the name it was installed under, not its file's
+		src.Version = cmp.Or(opts.Version, src.Version, cur.Version)
 	}
 	if src.Project && !in.cfg.Plugins.ProjectLocal {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
@@ -177,6 +182,8 @@ func (in *Installer) planUpdateFrom(ctx context.Context, cur registry.Info, src 
 	case c == 0 && digest == cur.SHA256 && (!followSkill || in.sameManifest(ctx, name, f.Files.Manifest)):
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("%s %s is up to date", name, cur.Version), Err: ErrUpToDate}
 	case followSkill:
+	case c == 0 && src.Kind == FromExtism:
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: fmt.Sprintf("%s names another module (sha256 %s, installed %s) but an Extism manifest has no version: give the new one (run: hermes plugins update %s --version VERSION, higher than %s)", src, short(digest), short(cur.SHA256), name, cur.Version)}
 	case c == 0:
 		return nil, tagMovedError(cur, f)
 	case c < 0 && !opts.AllowDowngrade:
