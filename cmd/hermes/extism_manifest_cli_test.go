@@ -208,7 +208,7 @@ func TestExtismManifestImport(t *testing.T) {
 	if out := textResult(t, imported.mustRun(t, "tools", "call", "count-vowels.count_vowels", `{"input":"hello"}`)); !strings.Contains(out, `"count":2`) {
 		t.Fatalf("count_vowels: %s", out)
 	}
-	imported.wantExit(t, ExitError, "plugin.toml", "plugins", "import", file, "--out", out)
+	imported.wantExit(t, ExitError, "plugin.toml already exists", "plugins", "import", file, "--out", out)
 }
 
 // TestExtismManifestHyperMCP: a hyper-mcp module named by an Extism manifest (by an absolute

@@ -306,7 +306,7 @@ func (em *extismManifest) grants(c *abi.Capabilities, base string) error {
 	return nil
 }
 
-// limits turns memory and timeout_ms into hermes' limits; hermes' ceilings bound them still
+// limits turns memory and timeout_ms into hermes' limits (max_var_bytes into kv_bytes); hermes' ceilings bound them still
 // (abi.Limits.Within), so nothing is widened beyond either.
 func (em *extismManifest) limits(l *abi.Limits, c abi.Capabilities) error {
 	if em.TimeoutMS > 0 {
@@ -321,6 +321,9 @@ func (em *extismManifest) limits(l *abi.Limits, c abi.Capabilities) error {
 			return errors.New("memory.max_http_response_bytes: 0 allows no HTTP response; drop allowed_hosts or allow some bytes")
 		}
 		l.HTTPResponseBytes = *n
+	}
+	if n := em.Memory.MaxVarBytes; n != nil && *n > 0 && c.KV {
+		l.KVBytes = *n // the total of a plugin's vars, as Extism bounds them
 	}
 	return nil
 }
@@ -376,6 +379,9 @@ func encodeManifest(m *manifest.Manifest, file string) []byte {
 		if l.HTTPResponseBytes > 0 {
 			fmt.Fprintf(&b, "http_response_bytes = %d\n", l.HTTPResponseBytes)
 		}
+		if l.KVBytes > 0 {
+			fmt.Fprintf(&b, "kv_bytes            = %d # memory.max_var_bytes\n", l.KVBytes)
+		}
 	}
 	if len(m.Config) > 0 {
 		b.WriteString("\n[config]\n")
@@ -398,6 +404,11 @@ func encodeManifest(m *manifest.Manifest, file string) []byte {
 func (p *ExtismPlugin) WriteDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("import: %w", err)
+	}
+	for _, name := range []string{manifest.File, p.WasmName} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("import: %s already exists; not overwriting it (choose another directory with --out)", filepath.Join(dir, name))
+		}
 	}
 	for _, f := range []struct {
 		name string

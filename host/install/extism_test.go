@@ -86,13 +86,13 @@ func TestExtismLimits(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "count_vowels.wasm"), module, 0o644)
 	file := filepath.Join(dir, "m.json")
-	os.WriteFile(file, []byte(`{"wasm":[{"path":"count_vowels.wasm"}],"memory":{"max_pages":4294967295,"max_http_response_bytes":1024},"timeout_ms":1500}`), 0o644)
+	os.WriteFile(file, []byte(`{"wasm":[{"path":"count_vowels.wasm"}],"memory":{"max_pages":4294967295,"max_http_response_bytes":1024,"max_var_bytes":4096},"timeout_ms":1500}`), 0o644)
 	p, err := ReadExtism(context.Background(), file, ExtismOptions{Name: "vowels", Version: "1.2.3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	l := p.Manifest.Limits
-	if l.MemoryPages != 65536 || l.Timeout.String() != "1.5s" || l.HTTPResponseBytes != 1024 || p.Manifest.Name != "vowels" || p.Manifest.Version != "1.2.3" {
+	if l.MemoryPages != 65536 || l.Timeout.String() != "1.5s" || l.HTTPResponseBytes != 1024 || l.KVBytes != 4096 || p.Manifest.Name != "vowels" || p.Manifest.Version != "1.2.3" {
 		t.Fatalf("limits %+v, manifest %+v", l, p.Manifest)
 	}
 	if got, _ := l.Within(abi.Limits{MemoryPages: 256, Timeout: abi.Duration(1e9), OutputBytes: 1, HTTPResponseBytes: 1 << 20, FSWriteBytes: 1, DataBytes: 1}); got.MemoryPages != 256 || got.Timeout.String() != "1s" || got.HTTPResponseBytes != 1024 {
