@@ -275,3 +275,52 @@ func TestMCPServeMalformedLines(t *testing.T) {
 		t.Fatalf("hermes mcp serve did not exit cleanly when stdin closed: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestMCPServeFollowsTheLock: a running `hermes mcp serve` refuses, from the next call on, a
+// plugin whose signer was untrusted in another terminal, and one disabled there is gone from
+// the next tools/list; the server goes on serving.
+func TestMCPServeFollowsTheLock(t *testing.T) {
+	c := newCLI(t)
+	keyFile := filepath.Join(t.TempDir(), "acme.key")
+	var pub string
+	for _, line := range strings.Split(c.mustRun(t, "keys", "generate", "--out", keyFile), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Public key:"); ok {
+			pub = strings.TrimSpace(rest)
+		}
+	}
+	tarball := strings.TrimSpace(c.mustRun(t, "plugins", "pack", testplugins.Dir(t, "sdk/c/example"), "--out", t.TempDir()))
+	c.mustRun(t, "plugins", "sign", tarball, "--key", keyFile)
+	c.mustRun(t, "keys", "trust", pub, "--name", "acme")
+	c.mustRun(t, "plugins", "install", tarball, "--yes")
+	session, stderr := mcpServe(t, c)
+	ctx := context.Background()
+	count := func() *mcp.CallToolResult {
+		t.Helper()
+		res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: "textstats.count", Arguments: map[string]any{"text": "a b"}})
+		if err != nil {
+			t.Fatalf("call: %v\n%s", err, stderr.String())
+		}
+		return res
+	}
+	if res := count(); res.IsError {
+		t.Fatalf("call: %s", resultText(t, res))
+	}
+
+	c.mustRun(t, "keys", "untrust", "acme")
+	if res := count(); !res.IsError || !strings.HasPrefix(resultText(t, res), "textstats.count: denied: ") || !strings.Contains(resultText(t, res), "no longer trust") {
+		t.Fatalf("call after untrust elsewhere: isError=%v %q", res.IsError, resultText(t, res))
+	}
+	c.mustRun(t, "keys", "trust", pub, "--name", "acme")
+	if res := count(); res.IsError {
+		t.Fatalf("call after trusting again: %s", resultText(t, res))
+	}
+
+	c.mustRun(t, "plugins", "disable", "textstats")
+	list, err := session.ListTools(ctx, nil)
+	if err != nil || len(list.Tools) != 0 {
+		t.Fatalf("tools after disable elsewhere: %+v %v", list, err)
+	}
+	if res := count(); !res.IsError || !strings.HasPrefix(resultText(t, res), "textstats.count: denied: plugin is disabled") {
+		t.Fatalf("call after disable elsewhere: isError=%v %q", res.IsError, resultText(t, res))
+	}
+}
