@@ -1,6 +1,10 @@
 package telegram_test
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -100,5 +104,45 @@ func TestErrorsHideToken(t *testing.T) {
 	}
 	if _, err := telegram.New("", srv.URL, nil); err == nil || !strings.Contains(err.Error(), "hermes config set TELEGRAM_BOT_TOKEN") {
 		t.Fatalf("missing token: %v", err)
+	}
+}
+
+type heard chan gateway.Message
+
+func (h heard) Message(m gateway.Message) { h <- m }
+func (h heard) Connected(bool)            {}
+
+// An update a poll took but never confirmed (the process that polled exited, or the answer
+// was lost) is returned again to the next poll, as by Telegram: the fake honours offset.
+func TestUnconfirmedUpdateComesAgain(t *testing.T) {
+	srv := telegramtest.New(token)
+	defer srv.Close()
+	id := srv.Push(telegramtest.Message{ChatID: 42, UserID: 42, Text: "once more"})
+	resp, err := http.PostForm(srv.URL+"/bot"+token+"/getUpdates", url.Values{"timeout": {"0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"update_id":`+strconv.FormatInt(id, 10)) {
+		t.Fatalf("the first poll got %s", body)
+	}
+
+	a, err := telegram.New(token, srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := make(heard, 8)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { a.Receive(ctx, h); close(done) }()
+	defer func() { cancel(); <-done }()
+	select {
+	case m := <-h:
+		if m.ID != strconv.FormatInt(id, 10) || m.Text != "once more" {
+			t.Fatalf("got %+v", m)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the unconfirmed update never came again")
 	}
 }

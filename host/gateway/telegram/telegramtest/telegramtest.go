@@ -1,6 +1,7 @@
 // Package telegramtest is a fake of Telegram's Bot API on 127.0.0.1 for tests: getMe,
-// getUpdates (long polling; each update delivered once unless redelivered), sendMessage and
-// sendChatAction. Tests queue updates and read what the bot sent.
+// getUpdates (long polling; as Telegram does, an update is returned by every poll until a poll
+// with a higher offset confirms it), sendMessage and sendChatAction. Tests queue updates and
+// read what the bot sent.
 package telegramtest
 
 import (
@@ -46,10 +47,19 @@ type Server struct {
 	TooLong chan int
 
 	mu      sync.Mutex
-	queue   []json.RawMessage // updates not yet delivered, in order
+	queue   []update // updates not yet confirmed, in order
 	nextID  int64
 	changed chan struct{} // closed and replaced whenever queue or drops change
 	drops   int
+}
+
+// update is one queued update.
+type update struct {
+	id   int64
+	data json.RawMessage
+	// again: a redelivery, returned by the next poll whatever its offset (once returned, the
+	// next poll's offset confirms it like any other)
+	again bool
 }
 
 // New starts the fake on 127.0.0.1.
@@ -79,6 +89,13 @@ type Message struct {
 
 // Push queues m as a new update and returns its update id.
 func (s *Server) Push(m Message) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	return s.queueLocked(s.nextID, m, false)
+}
+
+func (s *Server) queueLocked(id int64, m Message, again bool) int64 {
 	chatType := "private"
 	if m.Group {
 		chatType = "group"
@@ -95,27 +112,18 @@ func (s *Server) Push(m Message) int64 {
 	if m.Photo {
 		msg["photo"] = []any{map[string]any{"file_id": "f", "file_unique_id": "u", "width": 1, "height": 1}}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.nextID++
-	id := s.nextID
 	b, _ := json.Marshal(map[string]any{"update_id": id, "message": msg})
-	s.queue = append(s.queue, b)
+	s.queue = append(s.queue, update{id: id, data: b, again: again})
 	s.notify()
 	return id
 }
 
 // Redeliver queues the update with id again, as Telegram does when a poll's confirmation was
-// lost, even though it was already delivered.
+// lost, even though it was already delivered and confirmed.
 func (s *Server) Redeliver(id int64, m Message) {
 	s.mu.Lock()
-	next := s.nextID
-	s.nextID = id - 1
-	s.mu.Unlock()
-	s.Push(m)
-	s.mu.Lock()
-	s.nextID = next
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.queueLocked(id, m, true)
 }
 
 // DropPolls makes the next n getUpdates requests (and any poll waiting now) end with the
@@ -174,8 +182,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// getUpdates forgets the updates offset confirms (those with a lower id) and returns the
+// rest, waiting for one when there are none. An update stays queued until confirmed, so one
+// returned to a poll whose answer never reached the bot (it was cancelled, or its process
+// exited) is returned again by the next poll, as by Telegram.
 func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request) {
 	timeout, _ := strconv.Atoi(r.FormValue("timeout"))
+	offset, _ := strconv.ParseInt(r.FormValue("offset"), 10, 64)
 	// Polls are held at most a second (Telegram holds them up to timeout), so a poll that
 	// misses a wake-up costs a second, not a minute.
 	deadline := time.After(min(time.Duration(max(timeout, 0))*time.Second, time.Second) + 10*time.Millisecond)
@@ -194,9 +207,18 @@ func (s *Server) getUpdates(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusBadGateway)
 			return
 		}
-		if len(s.queue) > 0 {
-			out := append([]json.RawMessage(nil), s.queue...)
-			s.queue = nil // delivered; a redelivery is queued explicitly
+		kept := s.queue[:0]
+		var out []json.RawMessage
+		for _, u := range s.queue {
+			if u.id < offset && !u.again {
+				continue // confirmed
+			}
+			u.again = false
+			kept = append(kept, u)
+			out = append(out, u.data)
+		}
+		s.queue = kept
+		if len(out) > 0 {
 			s.mu.Unlock()
 			s.reply(w, out)
 			return
