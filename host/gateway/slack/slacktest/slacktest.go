@@ -3,7 +3,8 @@
 // reactions.add with the bot token) and the Socket Mode websocket apps.connections.open points
 // to. The websocket says hello, sends events_api and slash_commands envelopes in order, pings,
 // and expects every envelope to be acknowledged: one not acknowledged when its connection ends
-// is sent again on the next, as a retry (a new envelope id, the same event id), as Slack does.
+// is queued again, as a retry (a new envelope id, the same event id), and sent on the bot's
+// next connection (or on another one already open), as Slack does.
 // Tests queue events and read what the bot sent.
 package slacktest
 
@@ -60,7 +61,6 @@ type Server struct {
 
 	mu       sync.Mutex
 	queue    []*envelope // not yet sent
-	inflight []*envelope // sent, not acknowledged
 	changed  chan struct{}
 	end      string // "disconnect" or "cut": how to end the current connection
 	limited  int    // chat.postMessage calls still to refuse with 429
@@ -308,15 +308,27 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 	s.conns++
 	n := s.conns
 	s.end = ""
-	// What the last connection sent and was not acknowledged is retried first.
-	for _, e := range s.inflight {
-		e.retry++
-		s.seq++
-		e.id = "env-" + strconv.Itoa(s.seq)
-	}
-	s.queue = append(s.inflight, s.queue...)
-	s.inflight = nil
 	s.mu.Unlock()
+	// inflight is what this connection sent and was not acknowledged (guarded by s.mu): when
+	// the connection ends, for whatever reason, it is queued again, first, as retries. A
+	// connection may end unnoticed for a while (a bot's process that exited, a dial the bot
+	// gave up on): what it took meanwhile is not lost but goes to the connection after it.
+	var inflight []*envelope
+	ended := false
+	defer func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ended = true
+		for _, e := range inflight {
+			e.retry++
+			s.seq++
+			e.id = "env-" + strconv.Itoa(s.seq)
+		}
+		if len(inflight) > 0 {
+			s.queue = append(inflight, s.queue...)
+			s.notify()
+		}
+	}()
 
 	hello, _ := json.Marshal(map[string]any{"type": "hello", "num_connections": 1,
 		"connection_info": map[string]any{"app_id": AppID}, "debug_info": map[string]any{"host": "fake-" + strconv.Itoa(n)}})
@@ -340,9 +352,13 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			s.mu.Lock()
-			for i, e := range s.inflight {
+			if ended { // too late: its envelopes are queued again
+				s.mu.Unlock()
+				return
+			}
+			for i, e := range inflight {
 				if e.id == ack.EnvelopeID {
-					s.inflight = append(s.inflight[:i], s.inflight[i+1:]...)
+					inflight = append(inflight[:i], inflight[i+1:]...)
 					break
 				}
 			}
@@ -359,7 +375,7 @@ func (s *Server) link(w http.ResponseWriter, r *http.Request) {
 		s.queue = nil
 		for _, e := range out {
 			if e.raw == nil {
-				s.inflight = append(s.inflight, e)
+				inflight = append(inflight, e)
 			}
 		}
 		changed := s.changed
