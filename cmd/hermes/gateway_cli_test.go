@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -179,9 +180,14 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	}
 
 	// SIGTERM twice during a turn: the first stops receiving and waits for the turn, the
-	// second cancels it; it says so, what was said is kept, and the exit is 0.
+	// second cancels it; it says so, what was said is kept, and the exit is 0. The second
+	// comes once the agent has the "holding " the model streamed (the gateway logs, at debug
+	// level, when the model starts answering): before that, a cancelled turn has no reply to
+	// keep. The first turn's line is before the line saying it ended.
+	ended := proc.waitLog(t, `msg="gateway: turn"`, 0)
 	fake.push("42", "hold first")
-	model.waitEntered(t, "hold first")
+	waitModel(t, model, proc, "hold first")
+	proc.waitLog(t, "gateway: the model is answering", ended+1)
 	proc.sigterm(t)
 	proc.cmd.Process.Signal(syscall.SIGTERM)
 	if got := next("42"); !strings.HasPrefix(got, "Stopped: hermes is shutting down") {
@@ -193,7 +199,7 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	// answer, saves it and exits 0.
 	proc = startGateway(t, c, profile, fake)
 	fake.push("42", "hold on")
-	model.waitEntered(t, "hold on")
+	waitModel(t, model, proc, "hold on")
 	proc.sigterm(t)
 	model.releaseAll()
 	if got := next("42"); got != "holding released" {
@@ -225,19 +231,69 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	}
 }
 
+// waitModel waits until the model receives a request whose last message starts with prefix;
+// earlier ones are skipped.
+func waitModel(t *testing.T, model *promptModel, proc *gatewayProc, prefix string) {
+	t.Helper()
+	deadline := time.After(2 * time.Minute)
+	for {
+		select {
+		case text := <-model.entered:
+			if strings.HasPrefix(text, prefix) {
+				return
+			}
+		case <-proc.exited:
+			t.Fatalf("gateway run exited before the model received %q: %s", prefix, proc.stderr.String())
+		case <-deadline:
+			t.Fatalf("the model never received a request starting with %q; gateway stderr:\n%s", prefix, proc.stderr.String())
+		}
+	}
+}
+
 // gatewayProc is a running `hermes gateway run`.
 type gatewayProc struct {
 	cmd                       *exec.Cmd
 	stderr                    *syncBuffer
 	running, draining, exited chan struct{}
+
+	mu    sync.Mutex
+	lines []string      // stderr's lines so far
+	grew  chan struct{} // closed and replaced when a line is added
+}
+
+// waitLog waits until stderr has a line containing s at index from or later, and returns
+// its index.
+func (p *gatewayProc) waitLog(t *testing.T, s string, from int) int {
+	t.Helper()
+	deadline := time.After(2 * time.Minute)
+	for {
+		p.mu.Lock()
+		for i := from; i < len(p.lines); i++ {
+			if strings.Contains(p.lines[i], s) {
+				p.mu.Unlock()
+				return i
+			}
+		}
+		from = max(from, len(p.lines))
+		grew := p.grew
+		p.mu.Unlock()
+		select {
+		case <-grew:
+		case <-p.exited:
+			t.Fatalf("gateway run exited without logging %q: %s", s, p.stderr.String())
+		case <-deadline:
+			t.Fatalf("gateway run did not log %q: %s", s, p.stderr.String())
+		}
+	}
 }
 
 // startGateway runs `gateway run` for fake's platform and returns once it is running.
 func startGateway(t *testing.T, c *cliHome, profile string, fake gatewayFake) *gatewayProc {
 	t.Helper()
 	p := &gatewayProc{
-		cmd:    c.cmd("", append([]string{"--profile", profile, "--log-level", "info", "gateway", "run"}, fake.args...)...),
+		cmd:    c.cmd("", append([]string{"--profile", profile, "--log-level", "debug", "gateway", "run"}, fake.args...)...),
 		stderr: &syncBuffer{}, running: make(chan struct{}), draining: make(chan struct{}), exited: make(chan struct{}),
+		grew: make(chan struct{}),
 	}
 	pipe, err := p.cmd.StderrPipe()
 	if err != nil {
@@ -251,6 +307,11 @@ func startGateway(t *testing.T, c *cliHome, profile string, fake gatewayFake) *g
 		var once, drainOnce bool
 		for sc.Scan() {
 			p.stderr.Write([]byte(sc.Text() + "\n"))
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			close(p.grew)
+			p.grew = make(chan struct{})
+			p.mu.Unlock()
 			if !once && strings.Contains(sc.Text(), "gateway running on "+fake.platform) {
 				once = true
 				close(p.running)

@@ -136,7 +136,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Redact is applied to error text sent to a chat; nil leaves it.
 	Redact func(string) string
-	// Logger gets one line per turn and per dropped message (never content); nil: slog.Default().
+	// Logger gets one line per turn and per dropped message (never content), and at debug
+	// level when the model starts answering a turn; nil: slog.Default().
 	Logger *slog.Logger
 }
 
@@ -551,7 +552,14 @@ func (g *Gateway) runTurn(ctx context.Context, t *turn, text string) string {
 		return "Could not open this chat's session; see the gateway's log."
 	}
 	start := time.Now()
-	answer, err := g.runner.Run(ctx, s, text, nil)
+	answering := false
+	onEvent := func(e agent.Event) { // on Run's goroutine, one at a time
+		if e.Kind == agent.EventText && !answering {
+			answering = true
+			g.log.Debug("gateway: the model is answering", "session", s.ID, "after", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	answer, err := g.runner.Run(ctx, s, text, onEvent)
 	g.log.Info("gateway: turn", "session", s.ID, "took", time.Since(start).Round(time.Millisecond), "ok", err == nil)
 	switch {
 	case err != nil && ctx.Err() != nil && g.stopCtx.Err() != nil:
