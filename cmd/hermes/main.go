@@ -291,7 +291,7 @@ func newApp(s *streams) *cli.App {
 			},
 			{
 				Name:  "gateway",
-				Usage: "talk to the agent from Telegram: run the gateway, pair, allow and revoke users",
+				Usage: "talk to the agent from Telegram, Discord and Slack: run the gateway, pair, allow and revoke users",
 				Subcommands: []*cli.Command{
 					newGatewayRunCmd(env),
 					newGatewayStatusCmd(env),
