@@ -91,6 +91,10 @@ func runChat(ctx context.Context, env *environment, opts *chatOptions) error {
 				fmt.Fprintf(env.Out, "\n  → %s %s\n", agent.DisplayName(ev.Tool), firstSentence(ev.Args))
 			case agent.EventRetry:
 				fmt.Fprintf(env.Err, "\n  … %s\n", ev.Text)
+			case agent.EventToolEnd:
+				for _, n := range ev.Notices {
+					fmt.Fprintf(env.Err, "  %s\n", n)
+				}
 			}
 		})
 		interrupted := turn.Err() != nil

@@ -49,6 +49,10 @@ func runRun(ctx context.Context, env *environment, opts *runOptions) error {
 			fmt.Fprintf(env.Err, "  → %s %s\n", agent.DisplayName(ev.Tool), firstSentence(ev.Args))
 		case agent.EventRetry:
 			fmt.Fprintf(env.Err, "  … %s\n", ev.Text)
+		case agent.EventToolEnd:
+			for _, n := range ev.Notices {
+				fmt.Fprintf(env.Err, "  %s\n", n)
+			}
 		}
 	}
 	if session.Title == "" {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/hermes-agent/hermes/host/activity"
 )
 
 type toolsCallOptions struct {
@@ -61,7 +64,17 @@ func runToolsCall(ctx context.Context, env *environment, opts *toolsCallOptions)
 	if err != nil {
 		return err
 	}
+	ctx, notices := activity.WithNotices(ctx)
 	out, err := reg.Call(ctx, opts.Name, args)
+	// What the host saw beyond the plugin's own result: a path outside every file grant reaches
+	// a plugin as "Bad file number"; this says what happened.
+	lines, omitted := notices.Take()
+	for _, l := range lines {
+		fmt.Fprintln(env.Err, l)
+	}
+	if omitted > 0 {
+		fmt.Fprintf(env.Err, "denied: %d more like these\n", omitted)
+	}
 	if err != nil {
 		return err
 	}

@@ -114,7 +114,7 @@ var _ Store = (*store.DB)(nil)
 const (
 	EventText      = "text"       // Text: a piece of the assistant's reply, as it streams
 	EventToolStart = "tool_start" // Tool, Args: a tool call starts
-	EventToolEnd   = "tool_end"   // Tool, Args, Result (what the model sees), Err (the tool's error, if any)
+	EventToolEnd   = "tool_end"   // Tool, Args, Result (what the model sees), Err (the tool's error, if any), Notices
 	EventRetry     = "retry"      // Text: what failed and when it is retried; Err
 	EventError     = "error"      // Text, Err: Run ends with this error
 	EventUsage     = "usage"      // Usage: the tokens one model request used, as its server counted them (none when it does not)
@@ -131,6 +131,9 @@ type Event struct {
 	Result string
 	Err    error
 	Usage  Usage
+	// Notices are lines the host told about a tool call beyond its result (tool_end), such as
+	// "denied: /home/x/.env is outside the plugin's file grants"; the model reads them too.
+	Notices []string
 }
 
 // ErrMaxIterations is wrapped by Run's error when the turn used Config.MaxIterations model

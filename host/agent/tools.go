@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/sandbox"
 	"github.com/hermes-agent/hermes/sandbox/approval"
@@ -264,8 +265,9 @@ type prepared struct {
 }
 
 type outcome struct {
-	result []byte
-	err    error
+	result  []byte
+	err     error
+	notices []string // what the host told about the call (activity.Notices), e.g. a path outside the grants
 }
 
 func (a *Agent) prepare(ts *toolSet, call requestedCall) prepared {
@@ -308,8 +310,10 @@ func invoke(ctx context.Context, p *prepared) (o outcome) {
 			o = outcome{err: &abi.Error{Code: abi.CodeTrap, Message: fmt.Sprintf("the tool panicked: %v", r)}}
 		}
 	}()
+	ctx, notices := activity.WithNotices(ctx)
 	res, err := p.tool.Call(ctx, p.args)
-	return outcome{result: res, err: err}
+	lines, _ := notices.Take()
+	return outcome{result: res, err: err, notices: lines}
 }
 
 // errorResult is what the model reads for a failed call: "error: <code>: <message>".
@@ -336,6 +340,9 @@ func (a *Agent) resultText(o outcome) string {
 		s = errorResult(o.err)
 	} else {
 		s = string(o.result)
+	}
+	for _, n := range o.notices {
+		s += "\n" + n // the plugin's own error may only say "Bad file number"
 	}
 	s, _ = sandbox.CapOutput(a.redact(s), a.cfg.ToolResultLimit)
 	return s
@@ -445,6 +452,9 @@ func (r *toolRound) message(i int, o outcome) (store.Message, Event) {
 	a, call := r.a, r.calls[i]
 	content := a.resultText(o)
 	ev := Event{Kind: EventToolEnd, Tool: a.redact(call.name), Args: a.redact(call.args), Result: content}
+	for _, n := range o.notices {
+		ev.Notices = append(ev.Notices, a.redact(n))
+	}
 	if o.err != nil {
 		ev.Err = &redactedError{msg: a.redact(o.err.Error()), err: o.err}
 	}

@@ -80,7 +80,13 @@ func (o observedFS) note(op, path string, errno experimentalsys.Errno) {
 	if errno != 0 {
 		err = fsError(errno)
 	}
-	o.in.record("fs", op, guestPath(o.guest, path), err)
+	target := guestPath(o.guest, path)
+	if errno == escapeErrno {
+		// fsguard refused a path that leads out of the mount: it lies outside the grant.
+		err = &deniedError{capability: "fs", detail: outsideGrantsDetail}
+		o.in.noteOutside(target)
+	}
+	o.in.record("fs", op, target, err)
 }
 
 func (o observedFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {

@@ -48,6 +48,9 @@ func TestActivityIsRecorded(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(ws, "a.txt"), []byte("hello"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(ws, "link-out")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		fixture string
@@ -71,6 +74,15 @@ func TestActivityIsRecorded(t *testing.T) {
 			want: []string{"read sess-1 fs read /workspace/a.txt ok"}},
 		{name: "file write refused on a read-only mount", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "write", args: `{"path":"/workspace/b.txt","content":"x"}`,
 			want: []string{"write sess-1 fs write /workspace/b.txt denied"}},
+		// Go's runtime finds no preopen holding the path and passes descriptor -1: wazero's EBADF.
+		{name: "file read outside every grant", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "read", args: `{"path":"/home/x/.env"}`,
+			want: []string{"read sess-1 fs read /home/x/.env denied"}},
+		{name: "file read leaving the grant by ..", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "read", args: `{"path":"/workspace/../etc/passwd"}`,
+			want: []string{"read sess-1 fs read /etc/passwd denied"}},
+		{name: "file write outside every grant", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "write", args: `{"path":"/tmp/evil.txt","content":"x"}`,
+			want: []string{"write sess-1 fs write /tmp/evil.txt denied"}},
+		{name: "file read through a symlink out of the grant", fixture: "fsescape", mounts: []Mount{{HostDir: ws, GuestPath: "/workspace"}}, tool: "read", args: `{"path":"/workspace/link-out"}`,
+			want: []string{"read sess-1 fs read /workspace/link-out denied"}},
 		{name: "timeout", fixture: "loop", tool: "spin", limits: func(l *abi.Limits) { l.Timeout = abi.Duration(200 * time.Millisecond) },
 			want: []string{"spin sess-1 limit call spin limit"}},
 	}
@@ -96,5 +108,44 @@ func TestActivityIsRecorded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A path outside every file grant reaches a Go plugin as EBADF ("Bad file number"); the host
+// records the denial and tells a caller that asked (activity.WithNotices) in one line, the same
+// for a path that leaves a mount through a symbolic link; a path inside a grant tells nothing.
+// The instance keeps working.
+func TestOutsideGrantsIsTold(t *testing.T) {
+	e := newTestEngine(t)
+	ws := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ws, "a.txt"), []byte("hello"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", filepath.Join(ws, "link-out")); err != nil {
+		t.Fatal(err)
+	}
+	spec := specFor(t, "testdata/hostile/fsescape")
+	spec.Mounts = []Mount{{HostDir: ws, GuestPath: "/workspace"}}
+	spec.Activity = &memSink{}
+	p := load(t, e, spec)
+	for _, tt := range []struct{ path, want string }{
+		{"/home/x/.env", "denied: /home/x/.env is outside the plugin's file grants"},
+		{"/workspace/link-out", "denied: /workspace/link-out is outside the plugin's file grants"},
+		{"/workspace/a.txt", ""},
+		{"/workspace/missing.txt", ""},
+	} {
+		ctx, notices := activity.WithNotices(context.Background())
+		_, err := p.Call(ctx, "read", []byte(fmt.Sprintf(`{"path":%q}`, tt.path)))
+		lines, _ := notices.Take()
+		if got := strings.Join(lines, "\n"); got != tt.want {
+			t.Errorf("read %s (err %v): notices %q, want %q", tt.path, err, got, tt.want)
+		}
+	}
+	// Without Notices in the context the call is the same, and nothing is told.
+	if _, err := p.Call(context.Background(), "read", []byte(`{"path":"/home/x/.env"}`)); abi.CodeOf(err) != abi.CodeToolError {
+		t.Fatalf("want the plugin's own error, got %v", err)
+	}
+	if out, err := p.Call(context.Background(), "read", []byte(`{"path":"/workspace/a.txt"}`)); err != nil || !strings.Contains(string(out), "hello") {
+		t.Fatalf("read inside the grant after the refusals: %s %v", out, err)
 	}
 }

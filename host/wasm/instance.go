@@ -52,6 +52,8 @@ type instance struct {
 	session     string
 	// refusalRecorded is set when this call's activity already holds a denial or limit hit.
 	refusalRecorded bool
+	notices         *activity.Notices // the caller's, if it asked (activity.WithNotices)
+	pathCall        pathCall          // the WASI path_* call in progress (pathListener)
 
 	stdout, stderr boundedBuffer
 }
@@ -206,6 +208,7 @@ func (in *instance) call(ctx context.Context, export string, input []byte, raw b
 		in.describing = true
 	}
 	in.tool, in.session, in.refusalRecorded = export, activity.SessionOf(ctx), false
+	in.notices = activity.NoticesOf(ctx)
 	if in.describing {
 		in.tool = ""
 	}

@@ -150,7 +150,7 @@ func (e *Engine) Load(ctx context.Context, spec Spec) (_ *Plugin, err error) {
 	if err := p.checkModule(); err != nil {
 		return nil, err
 	}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, p.runtime); err != nil {
+	if _, err := wasi_snapshot_preview1.Instantiate(withPathListener(ctx), p.runtime); err != nil {
 		return nil, fmt.Errorf("load plugin %s: link WASI: %w", spec.Name, err)
 	}
 	if err := buildHostModules(ctx, p.runtime, p.spec); err != nil {
