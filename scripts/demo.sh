@@ -72,6 +72,7 @@ mv "$MODULE.orig" "$MODULE"
 
 step "What the plugins did: every capability use, refused ones included" "hermes plugins activity files"
 run "$HERMES" plugins activity files
+run "$HERMES" plugins activity hostile-fsescape
 
 printf '\nDemo home: %s (delete it whenever you like)\n' "$HERMES_HOME"
 printf 'To see it all in your browser: HERMES_HOME=%s %s dashboard\n' "$HERMES_HOME" "$HERMES"

@@ -30,7 +30,7 @@ import (
 )
 
 // promptModel is an OpenAI-compatible server on 127.0.0.1 driven by the prompt: "count: TEXT"
-// asks for textstats.count on TEXT, "run: CMD" for the terminal, "hold" waits until released;
+// asks for textstats.count on TEXT, "call: NAME ARGS" for any tool, "run: CMD" for the terminal, "hold" waits until released;
 // a tool result is answered "The tool says: RESULT"; anything else is echoed.
 type promptModel struct {
 	*httptest.Server
@@ -82,6 +82,9 @@ func (m *promptModel) serve(w http.ResponseWriter, r *http.Request) {
 		say("The tool ", "says: ", text)
 	case strings.HasPrefix(text, "count: "):
 		callTool("textstats__count", map[string]string{"text": strings.TrimPrefix(text, "count: ")})
+	case strings.HasPrefix(text, "call: "): // "call: NAME {JSON arguments}"
+		name, args, _ := strings.Cut(strings.TrimPrefix(text, "call: "), " ")
+		callTool(name, json.RawMessage(args))
 	case strings.HasPrefix(text, "run: "):
 		callTool("terminal", map[string]string{"command": strings.TrimPrefix(text, "run: ")})
 	case strings.HasPrefix(text, "hold"):

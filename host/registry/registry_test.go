@@ -344,3 +344,37 @@ func TestConcurrentFirstCalls(t *testing.T) {
 		t.Fatalf("after the storm: %v", err)
 	}
 }
+
+// A plugin whose tool schema is a $ref cycle, installed by a hermes that did not check schemas
+// (planted here), is listed as recorded but refused at load: every call is bad_plugin, at
+// once, and validating never starts; other plugins go on working.
+func TestPlantedCyclicSchemaRefusedAtLoad(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	f.add(t, testplugins.Dir(t, "sdk/c/example"))
+	if _, err := f.reg.PlantUnchecked(ctx, testplugins.Dir(t, "testdata/hostile/cyclicschema")); err != nil {
+		t.Fatal(err)
+	}
+	tools, err := f.reg.Tools(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := false
+	for _, tool := range tools {
+		listed = listed || tool.Name == "hostile-cyclicschema.loop"
+	}
+	if !listed {
+		t.Fatalf("the planted tool is not listed: %+v", tools)
+	}
+	for i := range 3 {
+		start := time.Now()
+		_, err := f.reg.Call(ctx, "hostile-cyclicschema.loop", []byte(`{"x":{"y":1}}`))
+		wantCode(t, err, abi.CodeBadPlugin, "loop", "leads back to itself")
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("call %d took %s", i, d)
+		}
+		if out, err := f.reg.Call(ctx, "textstats.count", []byte(`{"text":"a b"}`)); err != nil || !strings.Contains(string(out), `"words":2`) {
+			t.Fatalf("another plugin after the refused one: %s %v", out, err)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // recorded as a denial and told to the caller (activity.Notices).
 //
 // Guests built on wasi-libc (C, Rust, TinyGo, Zig) fail such a lookup inside the guest
-// (ENOTCAPABLE) without calling the host at all; those the host cannot see. A path that leaves
+// (ENOENT, or ENOTCAPABLE in older versions) without calling the host at all; those the host cannot see. A path that leaves
 // a mount through ".." or a symbolic link does reach fsguard, which refuses it (EPERM) and
 // observedFS records it.
 
