@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/sandbox/approval"
 	"github.com/hermes-agent/hermes/sandbox/classify"
 	"github.com/hermes-agent/hermes/sandbox/local"
@@ -942,5 +943,33 @@ func TestRetryAfterParsing(t *testing.T) {
 		if got := retryAfter(tc.h, now); got != tc.want {
 			t.Errorf("%v: %s, want %s", tc.h, got, tc.want)
 		}
+	}
+}
+
+// What the host tells about a call beyond its result (activity.Notices: a path outside the
+// plugin's file grants) is in the tool_end event and follows the result the model reads.
+func TestToolNoticesReachEventAndModel(t *testing.T) {
+	reader := Tool{Name: "reader", Call: func(ctx context.Context, args []byte) ([]byte, error) {
+		activity.NoticesOf(ctx).Add("denied: /home/x/.env is outside the plugin's file grants")
+		return nil, &abi.Error{Code: abi.CodeToolError, Message: "open /home/x/.env: Bad file number"}
+	}}
+	f := newFakeModel(t,
+		callTools(call{"c1", "reader", `{}`}),
+		answer("done").checking(func(t *testing.T, req chatRequest) {
+			want := "error: tool_error: open /home/x/.env: Bad file number\ndenied: /home/x/.env is outside the plugin's file grants"
+			if got := req.Messages[2].text(); got != want {
+				t.Errorf("result %q, want %q", got, want)
+			}
+		}),
+	)
+	db := openStore(t)
+	a := newAgent(t, f, Config{}, db, reader)
+	var ev events
+	if _, err := a.Run(context.Background(), newSession(t, db), "go", ev.add); err != nil {
+		t.Fatal(err)
+	}
+	ends := ev.of(EventToolEnd)
+	if len(ends) != 1 || len(ends[0].Notices) != 1 || ends[0].Notices[0] != "denied: /home/x/.env is outside the plugin's file grants" {
+		t.Errorf("tool_end: %+v", ends)
 	}
 }
