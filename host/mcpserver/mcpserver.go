@@ -40,6 +40,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/activity"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/wasm"
 )
@@ -247,6 +248,7 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 			}
 			ctx = wasm.WithClient(ctx, c)
 		}
+		ctx, notices := activity.WithNotices(ctx)
 		out, err := s.reg.Call(ctx, name, args)
 		if err != nil {
 			code := abi.CodeOf(err)
@@ -254,7 +256,14 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 				code = abi.CodeCanceled
 			}
 			s.log.Info("mcp tool call failed", "tool", name, "code", code)
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: s.redact(errorText(name, err))}}}, nil
+			// What the host saw beyond the plugin's own error (a path outside the file grants,
+			// which the plugin reports as "Bad file number") follows it, one line each.
+			msg := errorText(name, err)
+			lines, _ := notices.Take()
+			for _, l := range lines {
+				msg += "\n" + l
+			}
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: s.redact(msg)}}}, nil
 		}
 		s.log.Debug("mcp tool call done", "tool", name, "bytes", len(out))
 		text := s.redact(string(out))

@@ -311,3 +311,14 @@ func TestInputSchema(t *testing.T) {
 		})
 	}
 }
+
+// A path outside the plugin's file grants reaches a Go plugin as "Bad file number"; the error
+// result says, on a line of its own, what happened.
+func TestOutsideGrantsIsSaid(t *testing.T) {
+	f := newFixture(t, nil, nil, "testdata/hostile/fsescape")
+	res := f.call(t, "hostile-fsescape.read", map[string]any{"path": "/home/x/.env"})
+	want := "\ndenied: /home/x/.env is outside the plugin's file grants"
+	if got := text(t, res); !res.IsError || !strings.HasPrefix(got, "hostile-fsescape.read: tool_error: ") || !strings.HasSuffix(got, want) {
+		t.Fatalf("isError=%v %q, want an error ending %q", res.IsError, got, want)
+	}
+}
