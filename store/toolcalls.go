@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sync"
 )
 
 // DefaultToolCallLimit is how many sessions [DB.SessionsWithToolCall] returns when
 // SessionFilter.Limit <= 0.
 const DefaultToolCallLimit = 50
 
-var argKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var argKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`) })
 
 // SessionsWithToolCall returns the IDs of the sessions within the filter in which an assistant
 // message called tool, most recently updated first. With argKey set, only calls whose JSON
@@ -21,7 +22,7 @@ func (db *DB) SessionsWithToolCall(ctx context.Context, tool, argKey, argValue s
 	if err != nil {
 		return nil, fmt.Errorf("store: sessions calling %s: %w", tool, err)
 	}
-	if argKey != "" && !argKeyRE.MatchString(argKey) {
+	if argKey != "" && !argKeyRE().MatchString(argKey) {
 		return nil, fmt.Errorf("store: sessions calling %s: argument key %q is not a plain name", tool, argKey)
 	}
 	limit := f.Limit

@@ -301,7 +301,9 @@ func (g *Gateway) isAllowed(ctx context.Context, user string) (bool, error) {
 }
 
 // codeRe is a pairing code as `hermes gateway pair` prints it, alone or after /start or /pair.
-var codeRe = regexp.MustCompile(`(?i)^(?:/(?:start|pair)(?:@\S+)?\s+)?([A-Z2-9]{4}-[A-Z2-9]{4})$`)
+var codeRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(?:/(?:start|pair)(?:@\S+)?\s+)?([A-Z2-9]{4}-[A-Z2-9]{4})$`)
+})
 
 func (g *Gateway) handle(m Message) {
 	ctx := context.Background()
@@ -406,7 +408,7 @@ func command(text string) string {
 // pair tries a stranger's direct message as a pairing code; true when it was one and it
 // granted them. A failure is never told apart from any other dropped message.
 func (g *Gateway) pair(ctx context.Context, m Message) bool {
-	match := codeRe.FindStringSubmatch(strings.TrimSpace(m.Text))
+	match := codeRe().FindStringSubmatch(strings.TrimSpace(m.Text))
 	if match == nil {
 		return false
 	}

@@ -101,7 +101,7 @@ func (m *Manager) InstallBundled(ctx context.Context, name string) (*InstallResu
 }
 
 func (m *Manager) isBundled(name string) bool {
-	if m.bundled == nil || !nameRE.MatchString(name) {
+	if m.bundled == nil || !nameRE().MatchString(name) {
 		return false
 	}
 	fi, err := fs.Stat(m.bundled, path.Join(name, "SKILL.md"))

@@ -451,7 +451,7 @@ func (m *Manager) Remove(ctx context.Context, name string) error {
 	}
 	// name passed nameRE when it was installed; checking again keeps the RemoveAll below
 	// inside the skills directory whatever the database says.
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("remove skill %q: not a valid skill name; delete its files under %s by hand", name, m.root)
 	}
 	if m.tools != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -63,10 +64,10 @@ const (
 )
 
 var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`)
-	versionRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$`)
-	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	yamlLine  = regexp.MustCompile(`\bline (\d+)\b`)
+	nameRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`) })
+	versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$`) })
+	envNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	yamlLine  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bline (\d+)\b`) })
 	platforms = map[string]bool{"linux": true, "macos": true, "windows": true}
 	envKeys   = map[string]bool{"name": true, "prompt": true, "help": true, "required_for": true}
 )
@@ -185,7 +186,7 @@ func ParseSkillMD(data []byte) (Manifest, error) {
 	if err := yaml.Unmarshal([]byte(yamlText), &doc); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "yaml: ")
 		// yaml counts lines from the front matter; SKILL.md has the --- line before it.
-		msg = yamlLine.ReplaceAllStringFunc(msg, func(s string) string {
+		msg = yamlLine().ReplaceAllStringFunc(msg, func(s string) string {
 			n, _ := strconv.Atoi(strings.TrimPrefix(s, "line "))
 			return "line " + strconv.Itoa(n+1)
 		})
@@ -247,13 +248,13 @@ func (m Manifest) validate(root *yaml.Node) error {
 	switch {
 	case m.Name == "":
 		return lineErr(root, "name: missing; add e.g. name: pdf-tools")
-	case len(m.Name) > maxNameLen || !nameRE.MatchString(m.Name):
+	case len(m.Name) > maxNameLen || !nameRE().MatchString(m.Name):
 		return lineErr(find(root, "name"), "name: %q must be lowercase letters, digits and single hyphens, at most %d characters (e.g. pdf-tools)", m.Name, maxNameLen)
 	case strings.TrimSpace(m.Description) == "":
 		return lineErr(root, "description: missing; say in a sentence what the skill does and when to use it")
 	case len(m.Description) > maxDescription:
 		return lineErr(find(root, "description"), "description: %d characters, at most %d; move detail into the body", len(m.Description), maxDescription)
-	case m.Version != "" && !versionRE.MatchString(m.Version):
+	case m.Version != "" && !versionRE().MatchString(m.Version):
 		return lineErr(find(root, "version"), "version: %q must be letters, digits and . + _ - (e.g. 1.2.0)", m.Version)
 	}
 	for _, p := range m.Platforms {
@@ -359,7 +360,7 @@ func envVars(n *yaml.Node) ([]EnvVar, error) {
 		default:
 			return nil, lineErr(item, "%s[%d]: must be a name or a mapping with name:", key, i)
 		}
-		if !envNameRE.MatchString(e.Name) {
+		if !envNameRE().MatchString(e.Name) {
 			return nil, lineErr(item, "%s[%d]: %q is not an environment variable name", key, i, e.Name)
 		}
 		out = append(out, e)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -49,13 +50,13 @@ var keepAlive = []string{"/bin/sh", "-c", "while :; do sleep 3600; done"}
 var removeOptions = container.RemoveOptions{Force: true, RemoveVolumes: true}
 
 // nameUnsafe matches what may not appear in a container name.
-var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+var nameUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-zA-Z0-9_.-]+`) })
 
 // containerName is deterministic per (home, profile, task), so two processes racing to create
 // the container collide on the name instead of making two.
 func containerName(home, profile, task string) string {
 	slug := func(s string) string {
-		s = nameUnsafe.ReplaceAllString(s, "-")
+		s = nameUnsafe().ReplaceAllString(s, "-")
 		if len(s) > 24 {
 			s = s[:24]
 		}

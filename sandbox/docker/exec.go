@@ -457,7 +457,7 @@ func (c *capture) stdout() io.Writer {
 			defer close(c.pidKnown)
 			if i >= 0 {
 				line := append(c.line, p[:i]...)
-				if m := wrapperLine.FindSubmatch(line); m != nil {
+				if m := wrapperLine().FindSubmatch(line); m != nil {
 					c.started, c.pid, c.start, c.full = true, string(m[1]), string(m[2]), len(m[3]) > 0
 					p = p[i+1:]
 				}
@@ -474,7 +474,7 @@ func (c *capture) stdout() io.Writer {
 
 // wrapperLine is what wrapperScript prints first: its pid and start time.
 // " full" ends it when the wrapper could not fork: the container's process table is full.
-var wrapperLine = regexp.MustCompile(`^([0-9]+) ([0-9]*)( full)?$`)
+var wrapperLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+) ([0-9]*)( full)?$`) })
 
 // ran says whether the wrapper printed its line, that is, whether the command ran at all.
 func (c *capture) ran() bool {

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hermes-agent/hermes/host/config"
@@ -49,12 +50,12 @@ type Rejected struct {
 var AllGates = []string{GateSize, GateFrontMatter, GateScan, GateBudget}
 
 var (
-	idRE    = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-c[0-9]+$`)
-	skillRE = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`) // as skills names them
+	idRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-c[0-9]+$`) })
+	skillRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*$`) }) // as skills names them
 )
 
 func checkSkill(skill string) error {
-	if !skillRE.MatchString(skill) || len(skill) > 64 {
+	if !skillRE().MatchString(skill) || len(skill) > 64 {
 		return fmt.Errorf("%q is not a skill name (see: hermes skills list)", skill)
 	}
 	return nil
@@ -67,7 +68,7 @@ func (s Staging) dir(skill, id string) (string, error) {
 	if err := checkSkill(skill); err != nil {
 		return "", err
 	}
-	if !idRE.MatchString(id) {
+	if !idRE().MatchString(id) {
 		return "", fmt.Errorf("%w: %q is not a candidate id (see: hermes skills candidates %s)", ErrNoCandidate, id, skill)
 	}
 	return filepath.Join(s.Root, skill, id), nil
@@ -172,7 +173,7 @@ func (s Staging) ListRejected(skill string) ([]Rejected, error) {
 	var out []Rejected
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || !idRE.MatchString(id) || !e.Type().IsRegular() {
+		if !ok || !idRE().MatchString(id) || !e.Type().IsRegular() {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(s.Root, skill, "rejected", e.Name()))
@@ -229,7 +230,7 @@ func (s Staging) List(skill string) ([]Staged, error) {
 	}
 	var out []Staged
 	for _, e := range entries {
-		if !e.IsDir() || !idRE.MatchString(e.Name()) {
+		if !e.IsDir() || !idRE().MatchString(e.Name()) {
 			continue
 		}
 		st, err := s.Get(skill, e.Name())
@@ -269,7 +270,7 @@ func (st Staged) SkillDir() string { return filepath.Join(st.Dir, "skill") }
 // Remove deletes a staged candidate, or the record of a rejected one.
 func (s Staging) Remove(skill, id string) error {
 	st, err := s.Get(skill, id)
-	if errors.Is(err, ErrNoCandidate) && idRE.MatchString(id) {
+	if errors.Is(err, ErrNoCandidate) && idRE().MatchString(id) {
 		rec := filepath.Join(s.Root, skill, "rejected", id+".json")
 		if rerr := os.Remove(rec); rerr == nil {
 			return nil
