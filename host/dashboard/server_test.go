@@ -781,16 +781,16 @@ func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
 		}
 		return info.Version, info.Granted.Grants()
 	}
-	h.updateFiles("0.2.0", "[capabilities]\nfs_write = [\"{workspace}\"]")
+	h.updateFiles("0.3.0", "[capabilities]\nfs_write = [\"{workspace}\"]")
 
 	page := h.do("GET", "/plugins/files", nil, c, nil).Body.String()
-	for _, want := range []string{`href="/plugins/files/confirm/restore?version=0.1.0"`, "<td>installed</td>"} {
+	for _, want := range []string{`href="/plugins/files/confirm/restore?version=0.2.0"`, "<td>installed</td>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("plugin page lacks %s:\n%s", want, page)
 		}
 	}
-	confirm := h.do("GET", "/plugins/files/confirm/restore?version=0.1.0", nil, c, nil).Body.String()
-	for _, want := range []string{"Restore plugin files 0.1.0 in place of 0.2.0?", `name="version" value="0.1.0"`, `action="/plugins/files/restore"`} {
+	confirm := h.do("GET", "/plugins/files/confirm/restore?version=0.2.0", nil, c, nil).Body.String()
+	for _, want := range []string{"Restore plugin files 0.2.0 in place of 0.3.0?", `name="version" value="0.2.0"`, `action="/plugins/files/restore"`} {
 		if !strings.Contains(confirm, want) {
 			t.Errorf("confirm page lacks %s:\n%s", want, confirm)
 		}
@@ -798,24 +798,24 @@ func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
 	if rec := h.do("GET", "/plugins/files/confirm/restore?version=9.9.9", nil, c, nil); rec.Code != http.StatusNotFound {
 		t.Errorf("confirm of a version not kept: %d", rec.Code)
 	}
-	if rec := h.do("GET", "/plugins/files/confirm/restore?version=0.2.0", nil, c, nil); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "other than the installed one") {
+	if rec := h.do("GET", "/plugins/files/confirm/restore?version=0.3.0", nil, c, nil); rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "other than the installed one") {
 		t.Errorf("confirm of the installed version: %d", rec.Code)
 	}
-	rec := h.do("POST", "/plugins/files/restore", url.Values{"csrf": {csrf}, "version": {"0.1.0"}}, c, nil)
-	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "Restored+files+0.1.0+%28was+0.2.0%29") {
+	rec := h.do("POST", "/plugins/files/restore", url.Values{"csrf": {csrf}, "version": {"0.2.0"}}, c, nil)
+	if rec.Code != http.StatusSeeOther || !strings.Contains(rec.Header().Get("Location"), "Restored+files+0.2.0+%28was+0.3.0%29") {
 		t.Fatalf("restore: %d %s\n%s", rec.Code, rec.Header().Get("Location"), rec.Body)
 	}
-	if v, _ := version(); v != "0.1.0" {
+	if v, _ := version(); v != "0.2.0" {
 		t.Fatalf("after restore: %s", v)
 	}
 
-	// 0.3.0 asks for nothing; restoring 0.2.0 would give back the workspace: refused here.
-	h.updateFiles("0.3.0", "")
+	// 0.4.0 asks for nothing; restoring 0.3.0 would give back the workspace: refused here.
+	h.updateFiles("0.4.0", "")
 	tests := []struct {
 		name, version, want string
 		code                int
 	}{
-		{"wider grants", "0.2.0", "files 0.2.0 had a permission it does not have now (may read and write files in your workspace); the dashboard does not grant anything: restore it on the command line with hermes plugins reset files --restore 0.2.0", http.StatusForbidden},
+		{"wider grants", "0.3.0", "files 0.3.0 had a permission it does not have now (may read and write files in your workspace); the dashboard does not grant anything: restore it on the command line with hermes plugins reset files --restore 0.3.0", http.StatusForbidden},
 		{"no version", "", "no version given: choose one of the kept versions on the plugin's page", http.StatusBadRequest},
 		{"not kept", "9.9.9", `no kept version "9.9.9" of files`, http.StatusNotFound},
 	}
@@ -825,7 +825,7 @@ func TestRestoreAKeptVersionNeverWidensAGrant(t *testing.T) {
 			if rec.Code != tt.code || !strings.Contains(rec.Body.String(), html.EscapeString(tt.want)) {
 				t.Errorf("restore %q: %d\n%s", tt.version, rec.Code, rec.Body)
 			}
-			if v, grants := version(); v != "0.3.0" || len(grants) != 0 {
+			if v, grants := version(); v != "0.4.0" || len(grants) != 0 {
 				t.Errorf("after a refused restore: %s granted %v", v, grants)
 			}
 		})
