@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -24,16 +25,38 @@ const MaxLineLength = 16 << 20
 // error (-32600), and the server reads on. The SDK's own IOTransport ends the session at the
 // first such line, dropping replies not yet written. Every message is written, and flushed when
 // the writer has a Flush method, as soon as it is ready. Neither stream is closed.
+//
+// When the input ends (the client closed it), the transport reads no more but keeps the session
+// open until every request it delivered has been answered, so a client that writes its
+// requests, closes the server's standard input and reads standard output to its end gets every
+// reply. Calls the server was making to the client (sampling, elicitation, roots) can no longer
+// be answered: each is failed at once with an error response, so the tool call waiting on it
+// finishes. A tool call is bounded by its plugin's timeout; DrainTimeout bounds the whole wait,
+// so a handler that hangs cannot keep the process alive: once it passes, the session ends and
+// the replies still missing are not sent.
 type StdioTransport struct {
 	Reader io.Reader
 	Writer io.Writer
+	// DrainTimeout bounds how long, after the input ended, the session waits for requests still
+	// being handled; 0 means DefaultDrainTimeout.
+	DrainTimeout time.Duration
 }
+
+// DefaultDrainTimeout is StdioTransport's DrainTimeout when none is set: longer than a plugin
+// call's default timeout (30s), so a call that runs to its timeout still gets its reply.
+const DefaultDrainTimeout = 2 * time.Minute
 
 var _ mcp.Transport = (*StdioTransport)(nil)
 
 // Connect implements mcp.Transport; a transport is connected once.
 func (t *StdioTransport) Connect(context.Context) (mcp.Connection, error) {
-	c := &stdioConn{w: t.Writer, incoming: make(chan readResult), closed: make(chan struct{})}
+	drain := t.DrainTimeout
+	if drain <= 0 {
+		drain = DefaultDrainTimeout
+	}
+	c := &stdioConn{w: t.Writer, incoming: make(chan readResult), closed: make(chan struct{}),
+		drain: drain, kick: make(chan struct{}, 1),
+		answering: map[jsonrpc.ID]bool{}, asking: map[jsonrpc.ID]bool{}}
 	go c.readLoop(t.Reader)
 	return c, nil
 }
@@ -49,6 +72,16 @@ type stdioConn struct {
 	incoming chan readResult
 	once     sync.Once
 	closed   chan struct{}
+
+	drain time.Duration // the bound on the wait for replies once the input ended
+	// kick is signalled (without blocking) whenever answering or asking shrinks or grows.
+	kick chan struct{}
+
+	mu        sync.Mutex
+	answering map[jsonrpc.ID]bool // the client's calls delivered and not yet answered
+	asking    map[jsonrpc.ID]bool // the server's calls written and not yet answered
+	endErr    error               // how the input ended (io.EOF), once it did
+	drainEnd  time.Time           // when the wait for replies gives up (set with endErr)
 }
 
 // readLoop reads lines until the stream ends, answering the ones that are not messages itself.
@@ -71,7 +104,12 @@ func (c *stdioConn) readLoop(r io.Reader) {
 			}
 		}
 		if err != nil {
-			c.deliver(readResult{err: err}) // io.EOF: the client closed the stream
+			// io.EOF: the client closed the stream. Read ends the session once the requests
+			// delivered are answered (see drainRead); the parse errors above are written.
+			c.mu.Lock()
+			c.endErr, c.drainEnd = err, time.Now().Add(c.drain)
+			c.mu.Unlock()
+			c.signal()
 			return
 		}
 	}
@@ -153,13 +191,83 @@ func (c *stdioConn) reply(code int64, message string, id *jsonrpc.ID) {
 }
 
 func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
+	for {
+		c.mu.Lock()
+		ended := c.endErr != nil
+		c.mu.Unlock()
+		if ended {
+			return c.drainRead(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.closed:
+			return nil, io.EOF
+		case <-c.kick:
+			// the input may have ended: look again (readLoop delivers every message before
+			// it records the end, so none is left in incoming then)
+		case r := <-c.incoming:
+			c.track(r.msg)
+			return r.msg, r.err
+		}
+	}
+}
+
+// track records a message read: a call from the client is to be answered, a response answers
+// a call of the server's.
+func (c *stdioConn) track(msg jsonrpc.Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch m := msg.(type) {
+	case *jsonrpc.Request:
+		if m.ID.IsValid() {
+			c.answering[m.ID] = true
+		}
+	case *jsonrpc.Response:
+		delete(c.asking, m.ID)
+	}
+}
+
+// errInputClosed answers the server's calls to a client that closed its input.
+var errInputClosed = &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "the MCP client closed its input: no answer will come"}
+
+// drainRead is Read once the input ended: an error response to each call of the server's still
+// waiting for the client, then, once every call of the client's has been answered (or the drain
+// timeout passed, or the connection closed), how the input ended.
+func (c *stdioConn) drainRead(ctx context.Context) (jsonrpc.Message, error) {
+	c.mu.Lock()
+	deadline := c.drainEnd
+	c.mu.Unlock()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for {
+		c.mu.Lock()
+		for id := range c.asking {
+			delete(c.asking, id)
+			c.mu.Unlock()
+			return &jsonrpc.Response{ID: id, Error: errInputClosed}, nil
+		}
+		waiting, endErr := len(c.answering), c.endErr
+		c.mu.Unlock()
+		if waiting == 0 {
+			return nil, endErr
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.closed:
+			return nil, endErr
+		case <-timer.C:
+			return nil, endErr // the replies still missing are dropped
+		case <-c.kick:
+		}
+	}
+}
+
+func (c *stdioConn) signal() {
 	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-c.closed:
-		return nil, io.EOF
-	case r := <-c.incoming:
-		return r.msg, r.err
+	case c.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -171,7 +279,21 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 	if err != nil {
 		return fmt.Errorf("mcp serve: encode a message: %w", err)
 	}
-	return c.writeLine(data)
+	if m, ok := msg.(*jsonrpc.Request); ok && m.ID.IsValid() {
+		c.mu.Lock()
+		c.asking[m.ID] = true // before it is written: the answer may come at once
+		c.mu.Unlock()
+		c.signal()
+	}
+	err = c.writeLine(data)
+	if m, ok := msg.(*jsonrpc.Response); ok {
+		// Answered once written and flushed (or failed to be: the SDK ends the session then).
+		c.mu.Lock()
+		delete(c.answering, m.ID)
+		c.mu.Unlock()
+		c.signal()
+	}
+	return err
 }
 
 func (c *stdioConn) writeLine(data []byte) error {
