@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -273,6 +274,70 @@ func TestMCPServeMalformedLines(t *testing.T) {
 	stdin.Close()
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("hermes mcp serve did not exit cleanly when stdin closed: %v\n%s", err, stderr.String())
+	}
+}
+
+// TestMCPServeInputEndsAfterTheRequests: a client that writes its requests, closes standard
+// input at once and reads standard output to its end (`hermes mcp serve < requests`) gets every
+// answer, the parse error of a malformed line included.
+func TestMCPServeInputEndsAfterTheRequests(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
+	requests := filepath.Join(t.TempDir(), "requests.jsonl")
+	if err := os.WriteFile(requests, []byte(strings.Join([]string{
+		`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}`,
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`,
+		`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`,
+		`this is not json`,
+		`{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"textstats.count","arguments":{"text":"one two"}}}`,
+	}, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		in, err := os.Open(requests)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(hermesBin, "mcp", "serve")
+		cmd.Dir = c.workspace
+		cmd.Env = append(os.Environ(), "HERMES_HOME="+c.home)
+		cmd.Stdin = in
+		stderr := &syncBuffer{}
+		cmd.Stderr = stderr
+		out, err := cmd.Output()
+		in.Close()
+		if err != nil {
+			t.Fatalf("run %d: hermes mcp serve < requests: %v\n%s", i, err, stderr.String())
+		}
+		got := map[string]string{}
+		sc := bufio.NewScanner(strings.NewReader(string(out)))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var r struct {
+				ID     any             `json:"id"`
+				Method string          `json:"method"`
+				Result json.RawMessage `json:"result"`
+				Error  *struct {
+					Code int `json:"code"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+				t.Fatalf("run %d: stdout line %q: %v", i, sc.Text(), err)
+			}
+			if r.Method != "" {
+				continue // a notification
+			}
+			switch {
+			case r.Error != nil:
+				got[fmt.Sprint(r.ID)] = fmt.Sprint(r.Error.Code)
+			default:
+				got[fmt.Sprint(r.ID)] = string(r.Result)
+			}
+		}
+		if !strings.Contains(got["1"], "protocolVersion") || !strings.Contains(got["2"], "textstats.count") ||
+			!strings.Contains(got["3"], `\"words\":2`) || got["<nil>"] != "-32700" {
+			t.Fatalf("run %d: replies %q\nstdout:\n%s\nstderr:\n%s", i, got, out, stderr.String())
+		}
 	}
 }
 
