@@ -71,6 +71,20 @@ func pathErrno(err error) experimentalsys.Errno {
 	return errno
 }
 
+// Escapes reports whether path, as wazero hands it to fsys (an FS from [New]), leads out of
+// the root, through ".." or a symbolic link: what EPERM from fsys means, unless the host itself
+// refused the operation with EPERM (say, unlinking another user's file in a sticky directory)
+// or it was a link fsys never makes. False for any other FS.
+func Escapes(fsys experimentalsys.FS, path string) bool {
+	g, ok := fsys.(*guardFS)
+	if !ok {
+		return false
+	}
+	_, err := g.root.Stat(rel(path))
+	var se syscall.Errno
+	return err != nil && !errors.As(err, &se) && !errors.Is(err, fs.ErrNotExist)
+}
+
 // OpenFile implements experimentalsys.FS.
 func (g *guardFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.FileMode) (experimentalsys.File, experimentalsys.Errno) {
 	name := rel(path)

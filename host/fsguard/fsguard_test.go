@@ -841,3 +841,40 @@ func TestRenameKeepsReplacedMode(t *testing.T) {
 		t.Fatalf("over a link: %v, target %v", got, mode("hello.txt"))
 	}
 }
+
+// TestEscapesTellsAnEscapeFromTheHostsOwnRefusal: EPERM from a guarded FS is either a path that
+// leaves the root or the host's own refusal (or a link, which is never made); Escapes tells
+// which, so only the first is reported as outside the plugin's file grants.
+func TestEscapesTellsAnEscapeFromTheHostsOwnRefusal(t *testing.T) {
+	f := newFixture(t)
+	g := f.open(t, true)
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"../outside/secret.txt", true},
+		{"sub/../../outside/secret.txt", true},
+		{"link-to-secret", true},
+		{"rel-link-to-secret", true},
+		{"dirlink/secret.txt", true},
+		{"sub/escape", true},
+		{"dangling", true},
+		{"hello.txt", false},
+		{"/hello.txt", false},
+		{"inlink", false},
+		{"sub/up", false},
+		{"missing.txt", false},
+		{"sub/missing/deeper.txt", false},
+		{"new-symlink-name", false}, // what Symlink is refused for: not an escape
+	} {
+		if got := Escapes(g, tt.path); got != tt.want {
+			t.Errorf("Escapes(%q) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+	if errno := g.Symlink("hello.txt", "new-symlink-name"); errno != experimentalsys.EPERM {
+		t.Fatalf("Symlink: %v, want EPERM", errno)
+	}
+	if Escapes(experimentalsys.UnimplementedFS{}, "../x") {
+		t.Error("Escapes of an FS that is not fsguard's")
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/activity"
+	"github.com/hermes-agent/hermes/host/fsguard"
 )
 
 // maxActivityTarget bounds what one event keeps of a name a plugin supplied, so the recorder's
@@ -71,20 +72,31 @@ func httpTarget(raw string) string {
 // mount's own fsguard FS decides what is allowed.
 type observedFS struct {
 	experimentalsys.FS
+	guard experimentalsys.FS // the mount's fsguard FS, which o.FS wraps
 	in    *instance
 	guest string // where the plugin sees the mount
 }
 
-func (o observedFS) note(op, path string, errno experimentalsys.Errno) {
+// note records an operation on paths (two for a rename).
+func (o observedFS) note(op string, errno experimentalsys.Errno, paths ...string) {
 	var err error
 	if errno != 0 {
 		err = fsError(errno)
 	}
-	target := guestPath(o.guest, path)
+	targets := make([]string, len(paths))
+	for i, p := range paths {
+		targets[i] = guestPath(o.guest, p)
+	}
+	target := strings.Join(targets, " → ")
 	if errno == escapeErrno {
-		// fsguard refused a path that leads out of the mount: it lies outside the grant.
-		err = &deniedError{capability: "fs", detail: outsideGrantsDetail}
-		o.in.noteOutside(target)
+		for i, p := range paths {
+			if fsguard.Escapes(o.guard, p) {
+				// fsguard refused a path that leads out of the mount: it lies outside the grant.
+				err = &deniedError{capability: "fs", detail: outsideGrantsDetail}
+				o.in.noteOutside(targets[i])
+				break
+			}
+		}
 	}
 	o.in.record("fs", op, target, err)
 }
@@ -98,31 +110,31 @@ func (o observedFS) OpenFile(path string, flag experimentalsys.Oflag, perm fs.Fi
 	if flag&(experimentalsys.O_WRONLY|experimentalsys.O_RDWR|experimentalsys.O_CREAT|experimentalsys.O_TRUNC) != 0 {
 		op = "write"
 	}
-	o.note(op, path, errno)
+	o.note(op, errno, path)
 	return f, errno
 }
 
 func (o observedFS) Mkdir(path string, perm fs.FileMode) experimentalsys.Errno {
 	errno := o.FS.Mkdir(path, perm)
-	o.note("mkdir", path, errno)
+	o.note("mkdir", errno, path)
 	return errno
 }
 
 func (o observedFS) Rename(from, to string) experimentalsys.Errno {
 	errno := o.FS.Rename(from, to)
-	o.note("rename", from+" → "+to, errno)
+	o.note("rename", errno, from, to)
 	return errno
 }
 
 func (o observedFS) Unlink(path string) experimentalsys.Errno {
 	errno := o.FS.Unlink(path)
-	o.note("delete", path, errno)
+	o.note("delete", errno, path)
 	return errno
 }
 
 func (o observedFS) Rmdir(path string) experimentalsys.Errno {
 	errno := o.FS.Rmdir(path)
-	o.note("delete", path, errno)
+	o.note("delete", errno, path)
 	return errno
 }
 
@@ -153,7 +165,7 @@ func (p *Plugin) fsConfigFor(in *instance) wazero.FSConfig {
 			fs = q
 		}
 		if p.spec.Activity != nil {
-			fs = observedFS{FS: fs, in: in, guest: m.guest}
+			fs = observedFS{FS: fs, guard: m.fs, in: in, guest: m.guest}
 		}
 		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(fs, m.guest)
 	}
