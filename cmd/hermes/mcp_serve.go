@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"runtime/debug"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -51,7 +52,10 @@ func runMCPServe(ctx context.Context, env *environment) error {
 		return err
 	}
 	env.logger.Info("mcp serve: ready", "tools", len(srv.Tools()))
-	err = srv.Run(ctx, &mcpserver.StdioTransport{Reader: env.In, Writer: env.Out})
+	// After the client closes its input, a call still running may take up to the plugins'
+	// timeout ceiling: wait that long and a margin before giving up on its answer.
+	drain := max(mcpserver.DefaultDrainTimeout, time.Duration(env.cfg.Plugins.Limits.Timeout)+30*time.Second)
+	err = srv.Run(ctx, &mcpserver.StdioTransport{Reader: env.In, Writer: env.Out, DrainTimeout: drain})
 	if ctx.Err() != nil {
 		return nil // stopped by a signal: the normal end when the client does not close stdin first
 	}
