@@ -20,17 +20,27 @@ const (
 	// definitions that each use the one before twice is small to write and exponential to
 	// validate.
 	MaxSchemaWork = 10_000
+	// MaxValidationWork bounds what validating one call's arguments may cost, in steps: a
+	// subschema applied to a value, an enum member or listed property it compares, an array
+	// item it hashes, 64 bytes of a string it measures or matches. Each value of the arguments
+	// costs what the subschemas applied to it do, so the cost is the arguments' size times the
+	// schema's work, and MaxSchemaWork alone does not bound it: the registry works the figure
+	// out before validating (SchemaBound.Work) and refuses arguments that would cost more.
+	// The validator takes about 0.4 µs a step, so a call's validation is bounded at about
+	// 2 s; the densest megabyte of arguments an ordinary schema takes (half a million integers,
+	// each checked against anyOf [integer, string]) is about 2 million steps.
+	MaxValidationWork = 1 << 22
 )
 
 // inPlaceKeywords apply their subschemas to the same part of the arguments as the schema
 // holding them; following only these, validation makes no progress through the arguments.
 var inPlaceKeywords = map[string]bool{"allOf": true, "anyOf": true, "oneOf": true, "not": true,
-	"if": true, "then": true, "else": true} // and dependentSchemas' members (see schemaMaps)
+	"if": true, "then": true, "else": true} // and dependentSchemas' and draft-07 dependencies' members (see schemaMaps)
 
 // schemaMaps hold an object whose members are subschemas under names of the schema's own
 // choosing.
 var schemaMaps = map[string]bool{"properties": true, "patternProperties": true, "$defs": true,
-	"definitions": true, "dependentSchemas": true}
+	"definitions": true, "dependentSchemas": true, "dependencies": true}
 
 // refusedKeywords change how $ref resolves (dynamic scopes, embedded resources) in ways this
 // check does not follow, so a schema using them could hide a cycle; tool schemas do not need
@@ -43,29 +53,37 @@ var refusedKeywords = []string{"$dynamicRef", "$recursiveRef", "$dynamicAnchor",
 // back to where it started without moving into the arguments, and the subschemas applied at
 // one place number at most MaxSchemaWork. Recursive schemas whose cycle passes through
 // properties, items or another keyword that moves into the arguments are accepted: the
-// arguments' own depth bounds them.
+// arguments' own size bounds them, and BoundSchema's Work says by how much.
 func CheckSchema(raw []byte) error {
+	_, err := BoundSchema(raw)
+	return err
+}
+
+// BoundSchema is CheckSchema returning, for a schema it accepts, what a call needs to bound
+// validating its arguments before it validates them.
+func BoundSchema(raw []byte) (*SchemaBound, error) {
 	if len(raw) > MaxSchemaBytes {
-		return fmt.Errorf("parameters schema is %d bytes, more than %d", len(raw), MaxSchemaBytes)
+		return nil, fmt.Errorf("parameters schema is %d bytes, more than %d", len(raw), MaxSchemaBytes)
 	}
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("parameters schema is not JSON: %v", err)
+		return nil, fmt.Errorf("parameters schema is not JSON: %v", err)
 	}
 	g := &schemaGraph{nodes: map[string]*schemaNode{}, anchors: map[string]string{}}
 	if err := g.walk(doc, "", 0, true); err != nil {
-		return fmt.Errorf("parameters schema: %w", err)
+		return nil, fmt.Errorf("parameters schema: %w", err)
 	}
 	for _, n := range g.nodes {
 		for i, ref := range n.refs {
 			target, err := g.resolve(ref)
 			if err != nil {
-				return fmt.Errorf("parameters schema: %w", err)
+				return nil, fmt.Errorf("parameters schema: %w", err)
 			}
 			n.refs[i] = target
 		}
 	}
 	work := map[string]int{}
+	post := map[string]int{} // finishing order: a node finishes after everything it applies in place
 	const visiting = -1
 	var cost func(ptr string, path []string) (int, error)
 	cost = func(ptr string, path []string) (int, error) {
@@ -91,19 +109,33 @@ func CheckSchema(raw []byte) error {
 			}
 		}
 		work[ptr] = total
+		post[ptr] = len(post)
 		return total, nil
 	}
 	for ptr := range g.nodes {
 		if _, err := cost(ptr, nil); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	b := g.bound(post)
+	if w := b.Work(map[string]any{}, MaxValidationWork); w > MaxValidationWork/64 {
+		return nil, fmt.Errorf("parameters schema: validating even {} would take more than %d steps; a call may take %d", MaxValidationWork/64, MaxValidationWork)
+	}
+	return b, nil
 }
 
 type schemaNode struct {
 	inPlace []string // subschemas applied to the same value
 	refs    []string // $ref values, then their targets' pointers
+	// What the validator does at this subschema besides applying others to the same value.
+	weight  int               // steps of its own: 1, plus enum/const nodes and properties, required and dependencies listed
+	props   map[string]string // properties: name -> subschema for that member's value
+	anyProp []string          // patternProperties, additionalProperties, unevaluatedProperties: any member's value
+	names   []string          // propertyNames: each member's name
+	prefix  []string          // prefixItems (or draft-07's items array): the item at that index
+	anyItem []string          // items, additionalItems, contains, unevaluatedItems: any item
+	unique  bool              // uniqueItems: hashes every item
+	str     bool              // pattern, minLength, maxLength: reads the whole string
 }
 
 type schemaGraph struct {
@@ -137,7 +169,7 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 		if g.count++; g.count > MaxSchemaNodes {
 			return fmt.Errorf("more than %d subschemas", MaxSchemaNodes)
 		}
-		n := &schemaNode{}
+		n := &schemaNode{weight: 1}
 		g.nodes[ptr] = n
 		for _, k := range refusedKeywords {
 			if _, ok := v[k]; ok {
@@ -164,6 +196,9 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 				if err := g.walk(e, child, depth+1, false); err != nil {
 					return err
 				}
+				if k == "enum" || k == "const" {
+					n.weight += jsonNodes(e)
+				}
 			case schemaMaps[k]:
 				// Members are subschemas under names the schema chooses: a property may be
 				// called "enum" or "allOf", so the names are never read as keywords.
@@ -176,8 +211,18 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 						return err
 					}
 				}
-				if k == "dependentSchemas" {
+				switch k {
+				case "dependentSchemas", "dependencies":
 					n.inPlace = append(n.inPlace, subschemaPointers(e, child, true)...)
+					n.weight += len(members)
+				case "properties":
+					n.props = make(map[string]string, len(members))
+					for name := range members {
+						n.props[name] = child + "/" + escapePointer(name)
+					}
+					n.weight += len(members)
+				case "patternProperties":
+					n.anyProp = append(n.anyProp, subschemaPointers(e, child, true)...)
 				}
 			case inPlaceKeywords[k]:
 				if err := g.walk(e, child, depth+1, true); err != nil {
@@ -185,8 +230,9 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 				}
 				n.inPlace = append(n.inPlace, subschemaPointers(e, child, false)...)
 			default:
-				// properties, items, $defs and the rest: their subschemas apply to other values
-				// (or none), so they are edges of progress, not of this graph.
+				// items, additionalProperties and the rest: their subschemas apply to other
+				// values (or none), so they are edges of progress, not of this graph.
+				n.progress(k, e, child)
 				_, isObject := e.(map[string]any)
 				_, isArray := e.([]any)
 				if isObject || isArray {
@@ -198,6 +244,54 @@ func (g *schemaGraph) walk(v any, ptr string, depth int, isSchema bool) error {
 		}
 	}
 	return nil
+}
+
+// progress records where keyword k, whose value is e at child, applies subschemas to parts of
+// the value (or what the validator does that grows with the value).
+func (n *schemaNode) progress(k string, e any, child string) {
+	_, isArray := e.([]any)
+	switch k {
+	case "additionalProperties", "unevaluatedProperties":
+		n.anyProp = append(n.anyProp, child)
+	case "propertyNames":
+		n.names = append(n.names, child)
+	case "prefixItems":
+		n.prefix = append(n.prefix, subschemaPointers(e, child, false)...)
+	case "items":
+		if isArray {
+			n.prefix = append(n.prefix, subschemaPointers(e, child, false)...)
+		} else {
+			n.anyItem = append(n.anyItem, child)
+		}
+	case "additionalItems", "contains", "unevaluatedItems":
+		n.anyItem = append(n.anyItem, child)
+	case "required", "dependentRequired":
+		if isArray {
+			n.weight += len(e.([]any))
+		} else if m, ok := e.(map[string]any); ok {
+			n.weight += len(m)
+		}
+	case "uniqueItems":
+		n.unique = e == true
+	case "pattern", "minLength", "maxLength":
+		n.str = true
+	}
+}
+
+// jsonNodes counts the values in v, what comparing a value with it may take.
+func jsonNodes(v any) int {
+	c := 1
+	switch v := v.(type) {
+	case []any:
+		for _, e := range v {
+			c += jsonNodes(e)
+		}
+	case map[string]any:
+		for _, e := range v {
+			c += jsonNodes(e)
+		}
+	}
+	return c
 }
 
 // subschemaPointers lists the subschemas an in-place keyword's value holds: itself, the

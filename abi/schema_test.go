@@ -1,6 +1,7 @@
 package abi
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,6 +31,10 @@ func TestCheckSchema(t *testing.T) {
 		{"cycle in a property named enum", `{"type":"object","properties":{"enum":{"$ref":"#/properties/enum"}}}`, "leads back to itself"},
 		{"cycle in a definition named required", `{"type":"object","$defs":{"required":{"allOf":[{"$ref":"#/$defs/required"}]}},"properties":{"a":{"$ref":"#/$defs/required"}}}`, "leads back to itself"},
 		{"cycle through dependentSchemas", `{"type":"object","$defs":{"a":{"dependentSchemas":{"x":{"$ref":"#/$defs/a"}}}},"properties":{"p":{"$ref":"#/$defs/a"}}}`, "leads back to itself"},
+		// draft-07's dependencies apply their schemas in place, as dependentSchemas do: this one
+		// installed and overflowed the stack at the first call with {"p":{"x":1}}.
+		{"cycle through draft-07 dependencies", `{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","definitions":{"a":{"dependencies":{"x":{"$ref":"#/definitions/a"}}}},"properties":{"p":{"$ref":"#/definitions/a"}}}`, "leads back to itself"},
+		{"draft-07 dependencies naming properties", `{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","dependencies":{"a":["b"],"c":{"required":["d"]}}}`, ""},
 		{"property named allOf", `{"type":"object","properties":{"allOf":{"type":"string"},"not":{"type":"number"}}}`, ""},
 		{"exponential", exponential, "more than 10000 subschemas"},
 		{"remote ref", `{"type":"object","properties":{"a":{"$ref":"https://example.com/s.json"}}}`, "points outside the schema"},
@@ -74,4 +79,55 @@ func FuzzCheckSchema(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		_ = CheckSchema(raw)
 	})
+}
+
+// doublingSchema is the reviewer's schema: each of levels definitions applies the one before
+// twice, and the last is applied to every item of xs; small to write, and accepted (its work at
+// one value is under MaxSchemaWork), but every item costs thousands of steps.
+func doublingSchema(levels int) []byte {
+	defs := []string{`"d0":{"type":"integer"}`}
+	for i := 1; i <= levels; i++ {
+		defs = append(defs, `"d`+itoa(i)+`":{"allOf":[{"$ref":"#/$defs/d`+itoa(i-1)+`"},{"$ref":"#/$defs/d`+itoa(i-1)+`"}]}`)
+	}
+	return []byte(`{"type":"object","$defs":{` + strings.Join(defs, ",") + `},"properties":{"xs":{"type":"array","items":{"$ref":"#/$defs/d` + itoa(levels) + `"}}}}`)
+}
+
+func decode(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestSchemaBoundWork(t *testing.T) {
+	items := func(n int) string { return `{"xs":[` + strings.TrimSuffix(strings.Repeat("0,", n), ",") + `]}` }
+	nested := func(depth int) string { return strings.Repeat(`{"a":`, depth) + `{}` + strings.Repeat(`}`, depth) }
+	for _, tc := range []struct {
+		name, schema, args string
+		over               bool
+	}{
+		{"doubling, one item", string(doublingSchema(11)), items(1), false},
+		{"doubling, 20 KB of items", string(doublingSchema(11)), items(10_000), true},
+		// allOf at every level applies the same recursion twice through properties: the work
+		// doubles with each level of the arguments, though each value's own work is 3.
+		{"fan-out through properties", `{"type":"object","allOf":[{"properties":{"a":{"$ref":"#"}}},{"properties":{"a":{"$ref":"#"}}}]}`, nested(40), true},
+		{"fan-out through patternProperties", `{"type":"object","properties":{"a":{"$ref":"#"}},"patternProperties":{"^a$":{"$ref":"#"}}}`, nested(40), true},
+		{"recursive, deep arguments", `{"type":"object","properties":{"a":{"$ref":"#"}}}`, nested(5000), false},
+		{"a megabyte string", `{"type":"object","properties":{"content":{"type":"string","maxLength":2000000}}}`, `{"content":"` + strings.Repeat("x", 1<<20) + `"}`, false},
+		{"half a million items", `{"type":"object","properties":{"xs":{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}}}}`, items(500_000), false},
+		{"unique items", `{"type":"object","properties":{"xs":{"type":"array","uniqueItems":true,"items":{"type":"integer"}}}}`, items(100_000), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := BoundSchema([]byte(tc.schema))
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			w := b.Work(decode(t, tc.args), MaxValidationWork)
+			if over := w > MaxValidationWork; over != tc.over {
+				t.Fatalf("work %d, over the budget: %v, want %v", w, over, tc.over)
+			}
+		})
+	}
 }

@@ -63,8 +63,9 @@ func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]by
 	if _, isObject := value.(map[string]any); !isObject {
 		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments must be a JSON object"}
 	}
-	if err := schema.Validate(value); err != nil {
-		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: schemaMessage(err)}
+	if err := schema.validate(value); err != nil {
+		err.Plugin, err.Tool = pluginName, toolName
+		return nil, err
 	}
 	if tool.Protocol != "" {
 		return callHyperMCP(ctx, lp.plugin, tool, args)
@@ -173,7 +174,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if err != nil {
 		return nil, err
 	}
-	lp := &loadedPlugin{rec: rec, plugin: p, schemas: map[string]*jsonschema.Resolved{}, tools: map[string]abi.Tool{}}
+	lp := &loadedPlugin{rec: rec, plugin: p, schemas: map[string]*toolSchema{}, tools: map[string]abi.Tool{}}
 	for _, t := range info.Tools {
 		s, err := compileSchema(t)
 		if err != nil {
@@ -304,12 +305,19 @@ func kvError(err error) error {
 	return err
 }
 
+// toolSchema is a tool's parameters schema, resolved, with what bounds validating against it.
+type toolSchema struct {
+	resolved *jsonschema.Resolved
+	bound    *abi.SchemaBound
+}
+
 // compileSchema checks and resolves a tool's parameters schema. Schemas may not reference anything outside
 // themselves: there is no loader, so no network or file is ever read.
-func compileSchema(t abi.Tool) (*jsonschema.Resolved, error) {
+func compileSchema(t abi.Tool) (*toolSchema, error) {
 	// The schema is the plugin's: what validating against it may cost is bounded first, at
 	// install, at every load and so before any call validates arguments against it.
-	if err := abi.CheckSchema(t.Parameters); err != nil {
+	bound, err := abi.BoundSchema(t.Parameters)
+	if err != nil {
 		return nil, err
 	}
 	var s jsonschema.Schema
@@ -320,7 +328,23 @@ func compileSchema(t abi.Tool) (*jsonschema.Resolved, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parameters schema is invalid: %s", firstLine(err.Error()))
 	}
-	return r, nil
+	return &toolSchema{resolved: r, bound: bound}, nil
+}
+
+// validate checks a call's decoded arguments against the schema. The validator cannot be
+// stopped once it starts and a call's timeout only covers the plugin, so what it would take
+// is counted first (at most abi.MaxValidationWork steps, a few milliseconds) and arguments
+// that would take more are refused without validating them: a schema that applies thousands
+// of subschemas to every item of an array would otherwise keep the host busy for minutes on
+// a megabyte of arguments.
+func (s *toolSchema) validate(value any) *abi.Error {
+	if s.bound.Work(value, abi.MaxValidationWork) > abi.MaxValidationWork {
+		return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("validating these arguments against the tool's parameters schema would take more than %d steps (the host's budget for one call); send fewer or smaller arguments, or ask the plugin's author for a simpler schema", abi.MaxValidationWork)}
+	}
+	if err := s.resolved.Validate(value); err != nil {
+		return &abi.Error{Code: abi.CodeInvalidArgs, Message: schemaMessage(err)}
+	}
+	return nil
 }
 
 // schemaMessage flattens a validation error to one line naming the failing field.

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/jsonschema-go/jsonschema"
-
 	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/activity"
@@ -68,7 +66,7 @@ type Registry struct {
 type loadedPlugin struct {
 	rec     store.PluginRecord // the lock entry it was loaded from
 	plugin  *wasm.Plugin
-	schemas map[string]*jsonschema.Resolved
+	schemas map[string]*toolSchema
 	tools   map[string]abi.Tool
 }
 
