@@ -142,7 +142,9 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if err := r.checkSigner(ctx, rec); err != nil {
 		return nil, err
 	}
-	info, err := infoOf(rec)
+	// The recorded manifest is parsed once for the entry's description and the module's path.
+	m, merr := manifest.Parse(rec.Manifest)
+	info, err := infoFrom(rec, m, merr)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: name, Message: err.Error(), Err: err}
 	}
@@ -152,7 +154,7 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 	if strings.HasPrefix(rec.Source, ProjectSourcePrefix) && !r.cfg.Plugins.ProjectLocal {
 		return nil, &abi.Error{Code: abi.CodeDenied, Plugin: name, Message: "project-local plugins are off (run: hermes config set plugins.project_local true)"}
 	}
-	m, wasmBytes, err := readModule(rec)
+	wasmBytes, err := readModuleOf(rec, m, merr)
 	if err != nil {
 		return nil, err
 	}
@@ -189,14 +191,23 @@ func (r *Registry) loadUncached(ctx context.Context, name string) (*loadedPlugin
 // readModule reads an added plugin's module from where it was installed.
 func readModule(rec store.PluginRecord) (*manifest.Manifest, []byte, error) {
 	m, err := manifest.Parse(rec.Manifest)
+	wasmBytes, err := readModuleOf(rec, m, err)
 	if err != nil {
-		return nil, nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: "recorded manifest: " + err.Error(), Err: err}
+		return nil, nil, err
+	}
+	return m, wasmBytes, nil
+}
+
+// readModuleOf is readModule with the recorded manifest already parsed (m, or the error parsing it).
+func readModuleOf(rec store.PluginRecord, m *manifest.Manifest, merr error) ([]byte, error) {
+	if merr != nil {
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: "recorded manifest: " + merr.Error(), Err: merr}
 	}
 	wasmBytes, err := readCapped(filepath.Join(rec.Dir, m.Wasm), MaxWasmBytes)
 	if err != nil {
-		return nil, nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins audit %s)", err, rec.Name), Err: err}
+		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: rec.Name, Message: fmt.Sprintf("read module: %v (run: hermes plugins audit %s)", err, rec.Name), Err: err}
 	}
-	return m, wasmBytes, nil
+	return wasmBytes, nil
 }
 
 // Plugin returns the loaded plugin (compiling it if needed), for benchmarks and warm-up.

@@ -447,6 +447,12 @@ const (
 )
 
 func infoOf(rec store.PluginRecord) (Info, error) {
+	m, err := manifest.Parse(rec.Manifest)
+	return infoFrom(rec, m, err)
+}
+
+// infoFrom is infoOf with the recorded manifest already parsed (m, or the error parsing it).
+func infoFrom(rec store.PluginRecord, m *manifest.Manifest, merr error) (Info, error) {
 	info := Info{Name: rec.Name, Version: rec.Version, SHA256: rec.WasmSHA256, Enabled: rec.Enabled, Dir: rec.Dir, AddedAt: rec.AddedAt.UTC().Format("2006-01-02T15:04:05Z"),
 		Source: rec.Source, Signer: rec.Signer, SignerKey: rec.SignerKey, Unsigned: rec.Signer == ""}
 	var desc abi.Description
@@ -459,7 +465,7 @@ func infoOf(rec store.PluginRecord) (Info, error) {
 	}
 	info.Tools = desc.Tools
 	info.Convention = ConventionHermes
-	if m, err := manifest.Parse(rec.Manifest); err == nil {
+	if merr == nil {
 		info.Description, info.Config = m.Description, m.Config
 		if extismConvention(m) {
 			info.Convention = ConventionExtism
