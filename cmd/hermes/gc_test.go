@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hermes-agent/hermes/host/testplugins"
 )
@@ -39,8 +40,14 @@ func TestOneShotCallRunsNoCollection(t *testing.T) {
 		cmd.Env = append(cmd.Env, append(env, "GODEBUG=gctrace=1")...)
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
+		start := time.Now()
 		if err := cmd.Run(); err != nil {
 			t.Fatalf("tools call: %v\n%s", err, errb.String())
+		}
+		if len(env) == 0 && time.Since(start) >= oneShotQuiet {
+			// A machine slow enough that the call outlived its quiet second has switched the
+			// collector back on; there is nothing to assert.
+			t.Skipf("tools call took %v, more than %v", time.Since(start), oneShotQuiet)
 		}
 		n := 0
 		for _, l := range strings.Split(errb.String(), "\n") {
