@@ -97,6 +97,7 @@ FUZZTIME ?= 20s
 fuzz: wasm
 	$(GO) test ./host/wasm -run '^$$' -fuzz FuzzHostFunctions -fuzztime $(FUZZTIME)
 	$(GO) test ./abi -run '^$$' -fuzz FuzzCheckSchema -fuzztime $(FUZZTIME)
+	$(GO) test ./host/registry -run '^$$' -fuzz FuzzSchemaCall -fuzztime $(FUZZTIME)
 
 # Benchmarks, each next to its anchor in the same run; BENCHMARKS.md reports them with the
 # machine they ran on. BENCHTIME=1s COUNT=5 for steadier numbers.

@@ -71,13 +71,23 @@ func manyProps(n int) string {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // FuzzCheckSchema: whatever a plugin supplies, the check returns (no panic, no unbounded
-// recursion) and what it accepts compiles into a schema the host can validate against.
+// recursion), and counting what validating {} against a schema it accepts would take stays
+// within the budget it is given. It neither compiles nor validates: FuzzSchemaCall
+// (host/registry) takes schemas and arguments on through install's compile and a call's checks.
 func FuzzCheckSchema(f *testing.F) {
 	f.Add([]byte(`{"type":"object","$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}}}`))
 	f.Add([]byte(`{"type":"object","properties":{"next":{"$ref":"#"}}}`))
 	f.Add([]byte(`{"allOf":[{"$ref":"#/allOf/1"},{"anyOf":[{"$ref":"#/allOf/0"}]}]}`))
+	f.Add(doublingSchema(11))
+	f.Add([]byte(`{"$schema":"http://json-schema.org/draft-07/schema#","definitions":{"a":{"dependencies":{"x":{"$ref":"#/definitions/a"}}}}}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		_ = CheckSchema(raw)
+		b, err := BoundSchema(raw)
+		if err != nil {
+			return
+		}
+		if w := b.Work(map[string]any{}, MaxValidationWork); w > MaxValidationWork/64 {
+			t.Fatalf("accepted, and {} takes %d steps", w)
+		}
 	})
 }
 

@@ -53,26 +53,17 @@ func (r *Registry) call(ctx context.Context, fullName string, args []byte) ([]by
 	if !ok {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Plugin: pluginName, Tool: toolName, Message: "no such tool (see: hermes tools list)"}
 	}
-	if len(bytes.TrimSpace(args)) == 0 {
-		args = []byte("{}")
-	}
-	var value any
-	if err := json.Unmarshal(args, &value); err != nil {
-		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments are not valid JSON: " + err.Error()}
-	}
-	if _, isObject := value.(map[string]any); !isObject {
-		return nil, &abi.Error{Code: abi.CodeInvalidArgs, Plugin: pluginName, Tool: toolName, Message: "arguments must be a JSON object"}
-	}
-	if err := schema.validate(value); err != nil {
-		err.Plugin, err.Tool = pluginName, toolName
-		return nil, err
+	args, value, argErr := checkArgs(schema, args, abi.MaxValidationWork)
+	if argErr != nil {
+		argErr.Plugin, argErr.Tool = pluginName, toolName
+		return nil, argErr
 	}
 	if tool.Protocol != "" {
 		return callHyperMCP(ctx, lp.plugin, tool, args)
 	}
 	input := args
 	if tool.Input == abi.IOText {
-		input = []byte(value.(map[string]any)["input"].(string)) // the schema requires the string
+		input = []byte(value["input"].(string)) // the schema requires the string
 	}
 	if tool.Output != abi.IOText {
 		return lp.plugin.Call(ctx, tool.ExportName(), input)
@@ -342,20 +333,32 @@ func compileSchema(t abi.Tool) (*toolSchema, error) {
 	return &toolSchema{resolved: r, bound: bound}, nil
 }
 
-// validate checks a call's decoded arguments against the schema. The validator cannot be
-// stopped once it starts and a call's timeout only covers the plugin, so what it would take
-// is counted first (at most abi.MaxValidationWork steps, a few milliseconds) and arguments
-// that would take more are refused without validating them: a schema that applies thousands
-// of subschemas to every item of an array would otherwise keep the host busy for minutes on
-// a megabyte of arguments.
-func (s *toolSchema) validate(value any) *abi.Error {
-	if s.bound.Work(value, abi.MaxValidationWork) > abi.MaxValidationWork {
-		return &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("validating these arguments against the tool's parameters schema would take more than %d steps (the host's budget for one call); send fewer or smaller arguments, or ask the plugin's author for a simpler schema", abi.MaxValidationWork)}
+// checkArgs decodes a call's arguments (none is {}) and validates them against the tool's
+// schema, returning them as the plugin is to receive them. The validator cannot be stopped
+// once it starts and a call's timeout only covers the plugin, so what validating would take is
+// counted first (at most budget steps, a few milliseconds for abi.MaxValidationWork) and
+// arguments that would take more are refused without validating them: a schema that applies
+// thousands of subschemas to every item of an array would otherwise keep the host busy for
+// minutes on a megabyte of arguments. The error's plugin and tool are the caller's to fill in.
+func checkArgs(s *toolSchema, args []byte, budget int64) ([]byte, map[string]any, *abi.Error) {
+	if len(bytes.TrimSpace(args)) == 0 {
+		args = []byte("{}")
+	}
+	var decoded any
+	if err := json.Unmarshal(args, &decoded); err != nil {
+		return nil, nil, &abi.Error{Code: abi.CodeInvalidArgs, Message: "arguments are not valid JSON: " + err.Error()}
+	}
+	value, isObject := decoded.(map[string]any)
+	if !isObject {
+		return nil, nil, &abi.Error{Code: abi.CodeInvalidArgs, Message: "arguments must be a JSON object"}
+	}
+	if s.bound.Work(value, budget) > budget {
+		return nil, nil, &abi.Error{Code: abi.CodeLimitExceeded, Message: fmt.Sprintf("validating these arguments against the tool's parameters schema would take more than %d steps (the host's budget for one call); send fewer or smaller arguments, or ask the plugin's author for a simpler schema", budget)}
 	}
 	if err := s.resolved.Validate(value); err != nil {
-		return &abi.Error{Code: abi.CodeInvalidArgs, Message: schemaMessage(err)}
+		return nil, nil, &abi.Error{Code: abi.CodeInvalidArgs, Message: schemaMessage(err)}
 	}
-	return nil
+	return args, value, nil
 }
 
 // schemaMessage flattens a validation error to one line naming the failing field.

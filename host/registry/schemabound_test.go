@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hermes-agent/hermes/abi"
+	"github.com/hermes-agent/hermes/host/testplugins"
 )
 
 // doublingSchemaJSON is the reviewer's schema: each of levels definitions applies the one
@@ -94,4 +97,83 @@ func TestDoublingSchemaBoundedAtCall(t *testing.T) {
 	if _, err := f.reg.Call(ctx, "hostile-doubling.ints", big); err != nil {
 		t.Fatalf("a megabyte of arguments against an ordinary schema: %v", err)
 	}
+}
+
+// cyclicFixtureSchema is the parameters schema testdata/hostile/cyclicschema's describe
+// returns, read from its module's text.
+func cyclicFixtureSchema(tb testing.TB) []byte {
+	tb.Helper()
+	wat, err := os.ReadFile(filepath.Join(testplugins.Root(), "testdata/hostile/cyclicschema/cyclicschema.wat"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, data, _ := strings.Cut(string(wat), `(data (i32.const 1024) "`)
+	data, _, _ = strings.Cut(data, "\")\n")
+	d, err := abi.ParseDescription([]byte(strings.ReplaceAll(data, `\"`, `"`)))
+	if err != nil {
+		tb.Fatalf("the fixture's describe: %v", err)
+	}
+	return d.Tools[0].Parameters
+}
+
+// FuzzSchemaCall feeds a tool schema and arguments through what install and a call do with
+// them: the schema as a describe export returns it, parsed (abi.ParseDescription) and compiled
+// (compileSchema, as install and every load do); the arguments through checkArgs, as every
+// call does. Whatever the input, nothing panics; counting what validating would take never
+// runs past the budget it is given; arguments are refused as limit_exceeded exactly when the
+// count passes it and are validated only otherwise. The budget here is small, so the refusal
+// is reached often and every validation that runs is quick. (The validator offers no way to
+// count its own steps, so that the count is an upper bound is argued in abi.SchemaBound.Work
+// and checked against the cases of TestSchemaBoundWork, not here.)
+func FuzzSchemaCall(f *testing.F) {
+	nested := func(depth int) []byte {
+		return []byte(strings.Repeat(`{"a":`, depth) + `{}` + strings.Repeat(`}`, depth))
+	}
+	f.Add(cyclicFixtureSchema(f), []byte(`{"x":{"y":1}}`))
+	f.Add([]byte(doublingSchemaJSON(11)), itemsArgs(3))
+	f.Add([]byte(doublingSchemaJSON(11)), itemsArgs(2000))
+	f.Add([]byte(doublingSchemaJSON(4)), []byte(`{"xs":[1,"a",{}]}`))
+	f.Add([]byte(`{"type":"object","allOf":[{"properties":{"a":{"$ref":"#"}}},{"properties":{"a":{"$ref":"#"}}}]}`), nested(30))
+	f.Add([]byte(`{"type":"object","properties":{"a":{"$ref":"#"}},"patternProperties":{"^a":{"$ref":"#"}},"propertyNames":{"maxLength":3}}`), nested(10))
+	f.Add([]byte(`{"type":"object","properties":{"path":{"type":"string","pattern":"^[a-z]+$"},"n":{"enum":[1,2,[3]]}},"required":["path"]}`), []byte(`{"path":"abc","n":2}`))
+	f.Add([]byte(`{"$schema":"http://json-schema.org/draft-07/schema#","type":"object","items":[{"type":"string"}],"additionalItems":false,"dependencies":{"a":["b"]}}`), []byte(`{"a":[1],"b":null}`))
+	f.Add([]byte(`{"type":"object","properties":{"xs":{"type":"array","uniqueItems":true,"prefixItems":[{"const":1}],"contains":{"type":"integer"},"unevaluatedItems":false}}}`), []byte(`{"xs":[1,2,2]}`))
+	f.Fuzz(func(t *testing.T, schema, args []byte) {
+		d, err := abi.ParseDescription([]byte(`{"tools":[{"name":"t","description":"fuzzed","parameters":` + string(schema) + `}]}`))
+		if err != nil {
+			return
+		}
+		ts, err := compileSchema(d.Tools[0])
+		if err != nil {
+			return
+		}
+		const budget = 1 << 16
+		var decoded any
+		work := int64(-1)
+		if json.Unmarshal(args, &decoded) == nil {
+			if work = ts.bound.Work(decoded, budget); work > budget+1 {
+				t.Fatalf("counting ran to %d, past its budget %d", work, budget)
+			}
+		}
+		_, value, argErr := checkArgs(ts, args, budget)
+		switch {
+		case argErr == nil:
+			if value == nil || work > budget {
+				t.Fatalf("validated arguments counted at %d steps, over %d", work, budget)
+			}
+		case argErr.Code == abi.CodeLimitExceeded:
+			if work <= budget {
+				t.Fatalf("refused as over the budget at %d steps: %v", work, argErr)
+			}
+		case argErr.Code == abi.CodeInvalidArgs:
+			if work > budget {
+				t.Fatalf("counted %d steps, over %d, and validated anyway: %v", work, budget, argErr)
+			}
+		default:
+			t.Fatalf("unexpected error class: %v", argErr)
+		}
+		if argErr != nil && strings.Contains(argErr.Error(), "\n") {
+			t.Fatalf("error is not one line: %q", argErr)
+		}
+	})
 }
