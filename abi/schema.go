@@ -21,8 +21,8 @@ const (
 	// validate.
 	MaxSchemaWork = 10_000
 	// MaxValidationWork bounds what validating one call's arguments may cost, in steps: a
-	// subschema applied to a value, an enum member or listed property it compares, an array
-	// item it hashes, 64 bytes of a string it measures or matches. Each value of the arguments
+	// subschema applied to a value, an enum member or listed property it compares, 16 bytes
+	// of the value it reads or prints into an error. Each value of the arguments
 	// costs what the subschemas applied to it do, so the cost is the arguments' size times the
 	// schema's work, and MaxSchemaWork alone does not bound it: the registry works the figure
 	// out before validating (SchemaBound.Work) and refuses arguments that would cost more.
@@ -134,8 +134,6 @@ type schemaNode struct {
 	names   []string          // propertyNames: each member's name
 	prefix  []string          // prefixItems (or draft-07's items array): the item at that index
 	anyItem []string          // items, additionalItems, contains, unevaluatedItems: any item
-	unique  bool              // uniqueItems: hashes every item
-	str     bool              // pattern, minLength, maxLength: reads the whole string
 }
 
 type schemaGraph struct {
@@ -271,10 +269,6 @@ func (n *schemaNode) progress(k string, e any, child string) {
 		} else if m, ok := e.(map[string]any); ok {
 			n.weight += len(m)
 		}
-	case "uniqueItems":
-		n.unique = e == true
-	case "pattern", "minLength", "maxLength":
-		n.str = true
 	}
 }
 

@@ -124,7 +124,11 @@ func TestSchemaBoundWork(t *testing.T) {
 		// doubles with each level of the arguments, though each value's own work is 3.
 		{"fan-out through properties", `{"type":"object","allOf":[{"properties":{"a":{"$ref":"#"}}},{"properties":{"a":{"$ref":"#"}}}]}`, nested(40), true},
 		{"fan-out through patternProperties", `{"type":"object","properties":{"a":{"$ref":"#"}},"patternProperties":{"^a$":{"$ref":"#"}}}`, nested(40), true},
-		{"recursive, deep arguments", `{"type":"object","properties":{"a":{"$ref":"#"}}}`, nested(5000), false},
+		{"recursive, deep arguments", `{"type":"object","properties":{"a":{"$ref":"#"}}}`, nested(1000), false},
+		// Every failing branch's error prints the value, and anyOf keeps them all: 200 branches
+		// against a megabyte allocated 2.7 GB.
+		{"anyOf errors printing a megabyte", `{"type":"object","anyOf":[` + strings.TrimSuffix(strings.Repeat(`{"type":"array"},`, 200), ",") + `]}`, `{"a":"` + strings.Repeat("x", 1<<20) + `"}`, true},
+		{"a few branches and a megabyte", `{"type":"object","anyOf":[{"type":"array"},{"type":"object"}]}`, `{"a":"` + strings.Repeat("x", 1<<20) + `"}`, false},
 		{"a megabyte string", `{"type":"object","properties":{"content":{"type":"string","maxLength":2000000}}}`, `{"content":"` + strings.Repeat("x", 1<<20) + `"}`, false},
 		{"half a million items", `{"type":"object","properties":{"xs":{"type":"array","items":{"anyOf":[{"type":"integer"},{"type":"string"}]}}}}`, items(500_000), false},
 		{"unique items", `{"type":"object","properties":{"xs":{"type":"array","uniqueItems":true,"items":{"type":"integer"}}}}`, items(100_000), false},

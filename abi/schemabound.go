@@ -21,8 +21,6 @@ type boundNode struct {
 	names   []int32
 	prefix  []int32
 	anyItem []int32
-	unique  bool
-	str     bool
 }
 
 // bound turns the checked graph into a SchemaBound; post is each node's finishing order in
@@ -55,8 +53,7 @@ func (g *schemaGraph) bound(post map[string]int) *SchemaBound {
 		n := g.nodes[ptr]
 		bn := boundNode{order: len(ptrs) - post[ptr], weight: int64(n.weight),
 			inPlace: list(append(append([]string(nil), n.inPlace...), n.refs...)),
-			anyProp: list(n.anyProp), names: list(n.names), prefix: list(n.prefix), anyItem: list(n.anyItem),
-			unique: n.unique, str: n.str}
+			anyProp: list(n.anyProp), names: list(n.names), prefix: list(n.prefix), anyItem: list(n.anyItem)}
 		if len(n.props) > 0 {
 			bn.props = make(map[string]int32, len(n.props))
 			for name, p := range n.props {
@@ -99,18 +96,23 @@ func (w *boundWalk) charge(n int64) {
 
 func (w *boundWalk) over() bool { return w.total > w.limit }
 
-// value counts validating v against the subschemas in entries, each applied so many times.
-func (w *boundWalk) value(v any, entries []applied) {
-	if w.over() || len(entries) == 0 {
-		return
+// value counts validating v against the subschemas in entries, each applied so many times,
+// and returns v's size (about its length as JSON).
+func (w *boundWalk) value(v any, entries []applied) int64 {
+	if len(entries) == 0 {
+		return jsonSize(v)
+	}
+	if w.over() {
+		return 0
 	}
 	// Everything applied in place, each with how many times it is reached: the nodes are
 	// gathered, then taken in an order where a node comes after all that apply it.
 	w.gen++
 	var reach []int32
+	var leaves int64 // applications of true, false
 	for _, e := range entries {
 		if e.node < 0 {
-			w.charge(e.times)
+			leaves += e.times
 			continue
 		}
 		if w.stamp[e.node] != w.gen {
@@ -129,37 +131,31 @@ func (w *boundWalk) value(v any, entries []applied) {
 	}
 	slices.SortFunc(reach, func(a, b int32) int { return cmp.Compare(w.b.nodes[a].order, w.b.nodes[b].order) })
 	own := make([]applied, 0, len(reach))
+	applications := leaves
 	for _, i := range reach {
 		n, m := &w.b.nodes[i], w.mult[i]
 		w.charge(m * n.weight)
+		applications = min(applications+m, w.limit+1)
 		for _, c := range n.inPlace {
 			if c < 0 {
-				w.charge(m)
+				applications = min(applications+m, w.limit+1)
 			} else {
 				w.mult[c] = min(w.mult[c]+m, w.limit+1)
 			}
 		}
 		own = append(own, applied{i, m})
 	}
+	w.charge(leaves)
 	if w.over() {
-		return
+		return 0
 	}
+	var size int64
 	switch v := v.(type) {
-	case string:
-		for _, a := range own {
-			if w.b.nodes[a.node].str {
-				w.charge(a.times * (1 + int64(len(v))>>6))
-			}
-		}
 	case []any:
-		for _, a := range own {
-			if w.b.nodes[a.node].unique {
-				w.charge(a.times * int64(len(v)))
-			}
-		}
+		size = 2
 		for i, item := range v {
 			if w.over() {
-				return
+				return 0
 			}
 			w.charge(int64(len(own)))
 			var next []applied
@@ -172,12 +168,13 @@ func (w *boundWalk) value(v any, entries []applied) {
 					next = append(next, applied{c, a.times})
 				}
 			}
-			w.value(item, next)
+			size += 1 + w.value(item, next)
 		}
 	case map[string]any:
+		size = 2
 		for k, member := range v {
 			if w.over() {
-				return
+				return 0
 			}
 			// Each member's name is looked up, and matched against patterns, once per node.
 			w.charge(int64(len(own)) * (1 + int64(len(k))>>6))
@@ -194,8 +191,39 @@ func (w *boundWalk) value(v any, entries []applied) {
 					names = append(names, applied{c, a.times})
 				}
 			}
-			w.value(k, names)
-			w.value(member, next)
+			size += w.value(k, names) + 2 + w.value(member, next)
 		}
+	default:
+		size = jsonSize(v)
 	}
+	// Every subschema applied here reads the whole value once more at worst: a pattern, a
+	// length or uniqueItems does, and so does the error of one that fails, which prints it
+	// (anyOf keeps every branch's).
+	w.charge(applications * (size / bytesPerStep))
+	return size
+}
+
+// bytesPerStep is how much of a value validating it against one subschema may read (or
+// print into its error) for one step.
+const bytesPerStep = 16
+
+// jsonSize is about the length of v as JSON (or as %v prints it).
+func jsonSize(v any) int64 {
+	switch v := v.(type) {
+	case string:
+		return int64(len(v)) + 2
+	case []any:
+		s := int64(2)
+		for _, e := range v {
+			s += 1 + jsonSize(e)
+		}
+		return s
+	case map[string]any:
+		s := int64(2)
+		for k, e := range v {
+			s += int64(len(k)) + 4 + jsonSize(e)
+		}
+		return s
+	}
+	return 8
 }
