@@ -103,14 +103,7 @@ func TestActivityUpgradeFromV6(t *testing.T) {
 	}
 	putOldKV(t, before, "alpha", "k", []byte("v"))
 	before.Close()
-	db, err := Open(path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
-		t.Errorf("user_version %d, want %d", v, len(migrations))
-	}
+	db := openUpgraded(t, path)
 	if v, ok, err := db.KVGet(ctx, "alpha", "k"); err != nil || !ok || string(v) != "v" {
 		t.Errorf("kv after upgrade: %q, %v, %v", v, ok, err)
 	}

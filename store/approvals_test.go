@@ -240,14 +240,7 @@ func TestApprovalsUpgradeFromV1(t *testing.T) {
 	}
 	v1.Close()
 
-	db, err := Open(path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
-		t.Errorf("user_version %d, want %d", v, len(migrations))
-	}
+	db := openUpgraded(t, path)
 	if got, err := db.GetPlugin(ctx, "alpha"); err != nil || !reflect.DeepEqual(got, rec) {
 		t.Errorf("plugin after upgrade: %+v, %v", got, err)
 	}

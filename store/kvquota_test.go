@@ -236,14 +236,7 @@ func TestMigrationV11(t *testing.T) {
 	}
 	old.Close()
 
-	db, err := Open(path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
-		t.Errorf("user_version %d, want %d", v, len(migrations))
-	}
+	db := openUpgraded(t, path)
 	if m := autoVacuum(t, db); m != autoVacuumIncremental {
 		t.Errorf("after the upgrade: auto_vacuum %d, want %d (incremental)", m, autoVacuumIncremental)
 	}

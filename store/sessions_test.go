@@ -596,14 +596,7 @@ func TestSessionsUpgradeFromV2(t *testing.T) {
 	}
 	v2.Close()
 
-	db, err := Open(path)
-	if err != nil {
-		t.Fatalf("upgrade: %v", err)
-	}
-	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) || v < 3 {
-		t.Errorf("user_version %d, want %d", v, len(migrations))
-	}
+	db := openUpgraded(t, path)
 	if got, err := db.GetPlugin(ctx, "alpha"); err != nil || !reflect.DeepEqual(got, rec) {
 		t.Errorf("plugin after upgrade: %+v, %v", got, err)
 	}
@@ -680,14 +673,7 @@ func TestSessionsUpgradeKeepsSearch(t *testing.T) {
 			}
 			old.Close()
 
-			db, err := Open(path)
-			if err != nil {
-				t.Fatalf("upgrade: %v", err)
-			}
-			defer db.Close()
-			if v := userVersion(t, db); v != len(migrations) {
-				t.Errorf("user_version %d, want %d", v, len(migrations))
-			}
+			db := openUpgraded(t, path)
 			for _, k := range []string{"automerge", "crisismerge"} {
 				var v int
 				if err := db.sql.QueryRow(`SELECT v FROM messages_fts_config WHERE k = ?`, k).Scan(&v); err != nil || v != 16 {

@@ -45,6 +45,21 @@ func userVersion(t *testing.T, db *DB) int {
 	return v
 }
 
+// openUpgraded opens the database at path as the current binary would, upgrading it, and
+// checks that it reached the last schema version. It is closed when the test ends.
+func openUpgraded(t *testing.T, path string) *DB {
+	t.Helper()
+	db, err := Open(path)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if v := userVersion(t, db); v != len(migrations) {
+		t.Errorf("user_version %d, want %d", v, len(migrations))
+	}
+	return db
+}
+
 // rawExec runs SQL on the file through a plain driver connection, bypassing Open.
 func rawExec(t *testing.T, path, query string) {
 	t.Helper()
