@@ -311,15 +311,15 @@ func (s *Server) hostGuard(next http.Handler) http.Handler {
 
 type ctxKey struct{}
 
-// authenticate lets through the login page and static files; anything else needs a live
-// session, and a POST its CSRF token.
+// authenticate caps every request's body at maxForm, and lets through the login page and
+// static files; anything else needs a live session, and a POST its CSRF token.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		if r.URL.Path == "/login" || strings.HasPrefix(r.URL.Path, "/static/") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 		sess := s.sessionOf(r)
 		if sess == nil {
 			if r.Method == http.MethodGet {
@@ -448,7 +448,6 @@ func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
 	if s.refused(w, r) {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if !s.secretMatches(r.PostFormValue("password")) {
 		s.failed(r)
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong " + cmp.Or(s.loginData()["Secret"].(string), "password") + ".", Data: s.loginData()})

@@ -1012,6 +1012,19 @@ func TestTokenLogin(t *testing.T) {
 	}
 }
 
+// A login form is capped at maxForm like every other request's body: a right password
+// after the cap is never read.
+func TestLoginFormIsCapped(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
+	form := url.Values{"pad": {strings.Repeat("x", maxForm)}, "password": {"correct horse"}}
+	if rec := h.do("POST", "/login", form, nil, nil); rec.Code == http.StatusSeeOther || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("a login form over %d bytes: %d, cookies %v", maxForm, rec.Code, rec.Result().Cookies())
+	}
+	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, nil); rec.Code != http.StatusSeeOther {
+		t.Errorf("a login form under the cap: %d, want 303", rec.Code)
+	}
+}
+
 // With both set, either logs in; the page says so.
 func TestPasswordOrTokenLogin(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.Password, o.Token = "correct horse", dashToken })
