@@ -366,42 +366,44 @@ func (s *Server) clock() time.Time {
 	return s.now()
 }
 
-// refused answers 429 when r's client has failed too often, naming when to try again.
-func (s *Server) refused(w http.ResponseWriter, r *http.Request) bool {
-	wait := s.limit.retryAfter(clientKey(r), s.clock())
+// refused answers 429 when client has failed too often, naming when to try again.
+func (s *Server) refused(w http.ResponseWriter, r *http.Request, client string) bool {
+	now := s.clock()
+	wait := s.limit.retryAfter(client, now)
 	if wait <= 0 {
 		return false
 	}
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	s.render(w, r, http.StatusTooManyRequests, "login", pageData{Title: "Log in",
-		Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds (after %s UTC).", secs, s.clock().Add(wait).UTC().Format(time.TimeOnly)),
+		Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds (after %s UTC).", secs, now.Add(wait).UTC().Format(time.TimeOnly)),
 		Data:  s.loginData()})
 	return true
 }
 
-// failed counts a failed login of r's client, and logs when that refuses its next ones.
-func (s *Server) failed(r *http.Request) {
-	client := clientKey(r)
+// failed counts a failed login of client, and logs when that refuses its next ones.
+func (s *Server) failed(client string) {
 	if s.limit.fail(client, s.clock()) {
 		s.o.Logger.Warn("dashboard: too many failed logins; refusing this client's logins for now", "client", client, "for", failureWindow)
 	}
 }
 
-// loginData tells the login page what can be typed: "password", "token", "password or token"
-// or nothing ("").
-func (s *Server) loginData() map[string]any {
-	var secret string
+// secretName is what can be typed on the login page: "password", "token", "password or
+// token" or nothing ("").
+func (s *Server) secretName() string {
 	switch {
 	case s.o.Password != "" && s.o.Token != "":
-		secret = "password or token"
+		return "password or token"
 	case s.o.Password != "":
-		secret = "password"
+		return "password"
 	case s.o.Token != "":
-		secret = "token"
+		return "token"
 	}
-	return map[string]any{"Secret": secret}
+	return ""
 }
+
+// loginData is the login page's data: what can be typed (secretName).
+func (s *Server) loginData() map[string]any { return map[string]any{"Secret": s.secretName()} }
 
 // secretMatches compares given with the password and the token, each in constant time and
 // both always; the SHA-256 digests are compared, so that not even a length is told.
@@ -425,7 +427,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "login", pageData{Title: "Log in", Data: s.loginData()})
 		return
 	}
-	if s.refused(w, r) {
+	client := clientKey(r)
+	if s.refused(w, r, client) {
 		return
 	}
 	s.mu.Lock()
@@ -435,25 +438,26 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if !ok {
-		s.failed(r)
+		s.failed(client)
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "This login link is not valid or was already used. Restart hermes dashboard for a new one.", Data: s.loginData()})
 		return
 	}
-	s.limit.forget(clientKey(r))
+	s.limit.forget(client)
 	s.startSession(w, r)
 }
 
 // loginPassword logs in with the password or the token typed on the login page.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
-	if s.refused(w, r) {
+	client := clientKey(r)
+	if s.refused(w, r, client) {
 		return
 	}
 	if !s.secretMatches(r.PostFormValue("password")) {
-		s.failed(r)
-		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong " + cmp.Or(s.loginData()["Secret"].(string), "password") + ".", Data: s.loginData()})
+		s.failed(client)
+		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong " + cmp.Or(s.secretName(), "password") + ".", Data: s.loginData()})
 		return
 	}
-	s.limit.forget(clientKey(r))
+	s.limit.forget(client)
 	s.startSession(w, r)
 }
 
