@@ -91,7 +91,8 @@ type Config struct {
 	// Reload, if set, is asked before every model request whether the tools changed (a plugin
 	// was disabled, removed or updated, by this process or another: see PluginReload). When it
 	// says so, the tools it returns replace the agent's, checked as New checks them, from that
-	// request on; a call already running finishes. Its error ends the turn.
+	// request on; a call already running finishes. Its error ends the turn. Calls of Reload
+	// never overlap, even when turns run concurrently.
 	Reload func(ctx context.Context) (tools []Tool, changed bool, err error)
 }
 

@@ -131,9 +131,9 @@ type RefreshingRegistry interface {
 // listed at lock version since) followed by others (the terminal, the skill readers): before
 // each model request it asks reg whether the lock changed (one small query) and, when it did,
 // lists the plugin tools again. A plugin disabled, removed or updated by another process is so
-// offered as it is now from the next request on.
+// offered as it is now from the next request on. Like every Config.Reload it is not called
+// concurrently (the agent holds a lock around it), so it keeps the version it saw unguarded.
 func PluginReload(reg RefreshingRegistry, since int64, others []Tool) func(ctx context.Context) ([]Tool, bool, error) {
-	var mu sync.Mutex
 	seen := since
 	others = append([]Tool(nil), others...)
 	return func(ctx context.Context) ([]Tool, bool, error) {
@@ -141,8 +141,6 @@ func PluginReload(reg RefreshingRegistry, since int64, others []Tool) func(ctx c
 		if err != nil {
 			return nil, false, err
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		if v == seen {
 			return nil, false, nil
 		}
