@@ -88,3 +88,18 @@ func TestToolsCallSaysAPathIsOutsideTheGrants(t *testing.T) {
 		t.Errorf("no denial of %s in the activity: %+v", secret, events)
 	}
 }
+
+// `hermes run` shows, under the tool call, the line the host told about it (a path outside the
+// plugin's file grants), indented on stderr.
+func TestRunSaysAPathIsOutsideTheGrants(t *testing.T) {
+	model := newScriptedModelFor(t, "hostile-fsescape__read", `{"path":"/home/x/.env"}`)
+	c := newCLI(t)
+	c.mustRun(t, "config", "set", "model.base_url", model.URL+"/v1")
+	c.mustRun(t, "config", "set", "model.name", "scripted")
+	c.mustRun(t, "config", "set", "OPENROUTER_API_KEY", "sk-or-v1-x")
+	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "testdata/hostile/fsescape"), "--yes", "--allow-unsigned")
+	out, errOut, code := c.run(t, "", "run", "read my secrets")
+	if code != 0 || !strings.Contains(errOut, "\n  denied: /home/x/.env is outside the plugin's file grants\n") {
+		t.Fatalf("run: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+}

@@ -92,9 +92,7 @@ func runChat(ctx context.Context, env *environment, opts *chatOptions) error {
 			case agent.EventRetry:
 				fmt.Fprintf(env.Err, "\n  … %s\n", ev.Text)
 			case agent.EventToolEnd:
-				for _, n := range ev.Notices {
-					fmt.Fprintf(env.Err, "  %s\n", n)
-				}
+				printNotices(env.Err, ev)
 			}
 		})
 		interrupted := turn.Err() != nil

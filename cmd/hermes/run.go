@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/urfave/cli/v2"
 
@@ -50,9 +51,7 @@ func runRun(ctx context.Context, env *environment, opts *runOptions) error {
 		case agent.EventRetry:
 			fmt.Fprintf(env.Err, "  … %s\n", ev.Text)
 		case agent.EventToolEnd:
-			for _, n := range ev.Notices {
-				fmt.Fprintf(env.Err, "  %s\n", n)
-			}
+			printNotices(env.Err, ev)
 		}
 	}
 	if session.Title == "" {
@@ -74,4 +73,12 @@ func runRun(ctx context.Context, env *environment, opts *runOptions) error {
 	}
 	env.printf("%s\n", final)
 	return nil
+}
+
+// printNotices shows, under a tool call of chat or run, what the host told about it beyond its
+// result (a path outside the plugin's file grants), one indented line each.
+func printNotices(w io.Writer, ev agent.Event) {
+	for _, n := range ev.Notices {
+		fmt.Fprintf(w, "  %s\n", n)
+	}
 }
