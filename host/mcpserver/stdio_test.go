@@ -186,7 +186,11 @@ func TestStdioDrainTimeout(t *testing.T) {
 	if r := replies(t, out)["2"]; len(r) != 1 || r[0].Error != nil {
 		t.Fatalf("tools/list: %+v\n%s", r, out)
 	}
-	if err := <-cancelled; err == nil {
+	// The call's context is always ended once it is cancelled (ctx.Err() is never nil after
+	// Done), so what can fail here is the cancellation not coming at all.
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
 		t.Fatal("the hung call was not cancelled")
 	}
 }
