@@ -222,20 +222,12 @@ func TestMCPServeMalformedLines(t *testing.T) {
 			t.Fatalf("write %q: %v\n%s", line, err, stderr.String())
 		}
 	}
-	type reply struct {
-		ID     any             `json:"id"`
-		Result json.RawMessage `json:"result"`
-		Error  *struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}
-	next := func(t *testing.T) reply {
+	next := func(t *testing.T) rpcReply {
 		t.Helper()
 		if !lines.Scan() {
 			t.Fatalf("no reply (%v); stderr:\n%s", lines.Err(), stderr.String())
 		}
-		var r reply
+		var r rpcReply
 		if err := json.Unmarshal(lines.Bytes(), &r); err != nil {
 			t.Fatalf("reply %q: %v", lines.Text(), err)
 		}
@@ -277,6 +269,17 @@ func TestMCPServeMalformedLines(t *testing.T) {
 	}
 }
 
+// rpcReply is a line `hermes mcp serve` writes: a reply, or a notification (Method set).
+type rpcReply struct {
+	ID     any             `json:"id"`
+	Method string          `json:"method"`
+	Result json.RawMessage `json:"result"`
+	Error  *struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
 // TestMCPServeInputEndsAfterTheRequests: a client that writes its requests, closes standard
 // input at once and reads standard output to its end (`hermes mcp serve < requests`) gets every
 // answer, the parse error of a malformed line included.
@@ -313,14 +316,7 @@ func TestMCPServeInputEndsAfterTheRequests(t *testing.T) {
 		sc := bufio.NewScanner(strings.NewReader(string(out)))
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
-			var r struct {
-				ID     any             `json:"id"`
-				Method string          `json:"method"`
-				Result json.RawMessage `json:"result"`
-				Error  *struct {
-					Code int `json:"code"`
-				} `json:"error"`
-			}
+			var r rpcReply
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				t.Fatalf("run %d: stdout line %q: %v", i, sc.Text(), err)
 			}
