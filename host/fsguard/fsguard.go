@@ -63,12 +63,17 @@ func rel(name string) string {
 // ("path escapes from parent"), which UnwrapOSError would turn into EIO; WASI uses EPERM for
 // paths outside a preopen, and so do we.
 func pathErrno(err error) experimentalsys.Errno {
-	errno := experimentalsys.UnwrapOSError(err)
-	var se syscall.Errno
-	if errno == experimentalsys.EIO && !errors.As(err, &se) {
+	if escaped(err) {
 		return experimentalsys.EPERM
 	}
-	return errno
+	return experimentalsys.UnwrapOSError(err)
+}
+
+// escaped reports whether err, from an os.Root method, is its refusal of a path that leaves the
+// root: a plain error, neither a syscall's errno nor one UnwrapOSError knows.
+func escaped(err error) bool {
+	var se syscall.Errno
+	return err != nil && !errors.As(err, &se) && experimentalsys.UnwrapOSError(err) == experimentalsys.EIO
 }
 
 // Escapes reports whether path, as wazero hands it to fsys (an FS from [New]), leads out of
@@ -81,8 +86,7 @@ func Escapes(fsys experimentalsys.FS, path string) bool {
 		return false
 	}
 	_, err := g.root.Stat(rel(path))
-	var se syscall.Errno
-	return err != nil && !errors.As(err, &se) && !errors.Is(err, fs.ErrNotExist)
+	return escaped(err)
 }
 
 // OpenFile implements experimentalsys.FS.
