@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hermes-agent/hermes/host/agent/modeltest"
 	"github.com/hermes-agent/hermes/host/gateway/discord/discordtest"
 	"github.com/hermes-agent/hermes/host/gateway/slack/slacktest"
 	"github.com/hermes-agent/hermes/host/gateway/telegram/telegramtest"
@@ -231,23 +232,11 @@ func testGatewayRun(t *testing.T, fake gatewayFake) {
 	}
 }
 
-// waitModel waits until the model receives a request whose last message starts with prefix;
-// earlier ones are skipped.
+// waitModel waits until the model receives a request whose last message starts with prefix
+// (earlier ones are skipped), failing as soon as gateway run exits.
 func waitModel(t *testing.T, model *promptModel, proc *gatewayProc, prefix string) {
 	t.Helper()
-	deadline := time.After(2 * time.Minute)
-	for {
-		select {
-		case text := <-model.entered:
-			if strings.HasPrefix(text, prefix) {
-				return
-			}
-		case <-proc.exited:
-			t.Fatalf("gateway run exited before the model received %q: %s", prefix, proc.stderr.String())
-		case <-deadline:
-			t.Fatalf("the model never received a request starting with %q; gateway stderr:\n%s", prefix, proc.stderr.String())
-		}
-	}
+	modeltest.WaitEnteredWhile(t, model.entered, prefix, proc.exited, func() string { return "gateway stderr:\n" + proc.stderr.String() })
 }
 
 // gatewayProc is a running `hermes gateway run`.

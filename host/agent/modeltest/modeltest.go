@@ -60,6 +60,20 @@ func (s *Stream) Done() { fmt.Fprint(s.w, "data: [DONE]\n\n") }
 // request whose last message starts with prefix; earlier ones are skipped.
 func WaitEntered(tb testing.TB, entered <-chan string, prefix string) {
 	tb.Helper()
+	WaitEnteredWhile(tb, entered, prefix, nil, nil)
+}
+
+// WaitEnteredWhile is WaitEntered for a model whose client is a process that may end first:
+// it fails as soon as gone is closed, and a failure ends with what about tells (the process's
+// stderr, say). A nil gone never closes; a nil about adds nothing.
+func WaitEnteredWhile(tb testing.TB, entered <-chan string, prefix string, gone <-chan struct{}, about func() string) {
+	tb.Helper()
+	more := func() string {
+		if about == nil {
+			return ""
+		}
+		return "\n" + about()
+	}
 	deadline := time.After(2 * time.Minute)
 	for {
 		select {
@@ -67,8 +81,10 @@ func WaitEntered(tb testing.TB, entered <-chan string, prefix string) {
 			if strings.HasPrefix(text, prefix) {
 				return
 			}
+		case <-gone:
+			tb.Fatalf("the model's client ended before the model received a request starting with %q%s", prefix, more())
 		case <-deadline:
-			tb.Fatalf("the model never received a request starting with %q", prefix)
+			tb.Fatalf("the model never received a request starting with %q%s", prefix, more())
 		}
 	}
 }
