@@ -163,11 +163,17 @@ func ReadDir(dir string) (Files, *manifest.Manifest, error) {
 // capability inert: nothing the plugin asks for is usable before the user grants it. An import
 // the manifest does not cover is an error here.
 func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) {
+	return r.inspectDir(ctx, dir, true)
+}
+
+// inspectDir is Inspect; without checkSchemas the tools' parameters schemas are taken as the
+// module describes them, unchecked (PlantUnchecked).
+func (r *Registry) inspectDir(ctx context.Context, dir string, checkSchemas bool) (*Candidate, error) {
 	files, _, err := ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.InspectFiles(ctx, files)
+	c, err := r.inspectFiles(ctx, files, checkSchemas)
 	if err != nil {
 		return nil, err
 	}
@@ -186,6 +192,10 @@ func (r *Registry) Inspect(ctx context.Context, dir string) (*Candidate, error) 
 // declares one). Then it asks the module for its tools, every capability inert. An import
 // failure is returned in Candidate.ImportErr (see there), not as the error.
 func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, error) {
+	return r.inspectFiles(ctx, files, true)
+}
+
+func (r *Registry) inspectFiles(ctx context.Context, files Files, checkSchemas bool) (*Candidate, error) {
 	m, err := manifest.Parse(files.Manifest)
 	if err != nil {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Message: err.Error(), Err: err}
@@ -215,9 +225,11 @@ func (r *Registry) InspectFiles(ctx context.Context, files Files) (*Candidate, e
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range desc.Tools {
-		if _, err := compileSchema(t); err != nil {
-			return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Tool: t.Name, Message: err.Error()}
+	if checkSchemas { // not for PlantUnchecked
+		for _, t := range desc.Tools {
+			if _, err := compileSchema(t); err != nil {
+				return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: m.Name, Tool: t.Name, Message: err.Error()}
+			}
 		}
 	}
 	c.Tools = desc.Tools
