@@ -3,7 +3,6 @@ package install
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,30 +12,6 @@ import (
 	"github.com/hermes-agent/hermes/host/skills"
 	"github.com/hermes-agent/hermes/host/testplugins"
 )
-
-// copySkillTree copies a skill directory (with its built tool modules) to a new temporary one.
-func copySkillTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
 
 func replaceIn(t *testing.T, file, old, new string) {
 	t.Helper()
@@ -60,7 +35,7 @@ func TestSkillUpgradeWithARefusedToolKeepsTheOldTools(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, nil)
 	testplugins.Dir(t, "testdata/skills/benign/csv-report/tools/csvstats")
-	v1 := copySkillTree(t, filepath.Join(testplugins.Root(), "testdata", "skills", "benign", "csv-report"))
+	v1 := testplugins.CopyTree(t, filepath.Join(testplugins.Root(), "testdata", "skills", "benign", "csv-report"))
 	home := t.TempDir()
 	mgr := skills.New(f.db, filepath.Join(home, "skills"), filepath.Join(home, "cache", "quarantine"))
 	allowed := mgr.WithTools(SkillTools{In: f.in, Options: Options{AllowUnsigned: true}})
@@ -99,7 +74,7 @@ func TestSkillUpgradeWithARefusedToolKeepsTheOldTools(t *testing.T) {
 	wantOld(t)
 
 	next := func(t *testing.T, version, toolVersion string) string {
-		dir := copySkillTree(t, v1)
+		dir := testplugins.CopyTree(t, v1)
 		replaceIn(t, filepath.Join(dir, "SKILL.md"), "0.4.1", version)
 		replaceIn(t, filepath.Join(dir, "tools", "csvstats", "plugin.toml"), `"0.4.1"`, fmt.Sprintf("%q", toolVersion))
 		return dir
@@ -116,7 +91,7 @@ func TestSkillUpgradeWithARefusedToolKeepsTheOldTools(t *testing.T) {
 		v2 := next(t, "0.5.0", "0.4.2")
 		// tools/csvstats is installed (updated to 0.4.2) before tools/zzextra is refused.
 		extra := filepath.Join(v2, "tools", "zzextra")
-		if err := os.Rename(copySkillTree(t, filepath.Join(v2, "tools", "csvstats")), extra); err != nil {
+		if err := os.Rename(testplugins.CopyTree(t, filepath.Join(v2, "tools", "csvstats")), extra); err != nil {
 			t.Fatal(err)
 		}
 		replaceIn(t, filepath.Join(extra, "plugin.toml"), `"csvstats"`, `"zzextra"`)

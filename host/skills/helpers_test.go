@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -63,31 +62,6 @@ func writeSkill(t *testing.T, files map[string]string) string {
 // skillMD is a minimal valid SKILL.md with body appended.
 func skillMD(name, version, body string) string {
 	return fmt.Sprintf("---\nname: %s\ndescription: A test skill that does one thing.\nversion: %s\n---\n\n# %s\n\n%s\n", name, version, name, body)
-}
-
-// copyTree copies a directory, for tests that change a fixture.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 // tarEntry is one entry of a test archive.

@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 
 	"github.com/hermes-agent/hermes/host/skills/scan"
+	"github.com/hermes-agent/hermes/host/testplugins"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -171,7 +172,7 @@ func TestResetRestore(t *testing.T) {
 	m, db, _ := newTestManager(t)
 	ti := &dirToolInstaller{root: t.TempDir()}
 	m = m.WithTools(ti)
-	v1 := copyTree(t, corpus("benign", "csv-report"))
+	v1 := testplugins.CopyTree(t, corpus("benign", "csv-report"))
 	r1, err := m.Install(ctx, v1, InstallOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestResetRestoreWithARefusedToolKeepsTheActive(t *testing.T) {
 	m, db, _ := newTestManager(t)
 	ti := &dirToolInstaller{root: t.TempDir()}
 	m = m.WithTools(ti)
-	v1 := copyTree(t, corpus("benign", "csv-report"))
+	v1 := testplugins.CopyTree(t, corpus("benign", "csv-report"))
 	if _, err := m.Install(ctx, v1, InstallOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package testplugins
 
 import (
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +81,32 @@ func Manifest(tb testing.TB, rel string) *manifest.Manifest {
 		tb.Fatalf("fixture %s: %v", rel, err)
 	}
 	return m
+}
+
+// CopyTree copies a directory (a fixture with its built modules, a skill with its tools) into a
+// new temporary one, for tests that change it, and returns the copy's path.
+func CopyTree(tb testing.TB, src string) string {
+	tb.Helper()
+	dst := filepath.Join(tb.TempDir(), filepath.Base(src))
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return dst
 }
 
 func mustRead(tb testing.TB, path string) []byte {
