@@ -151,9 +151,9 @@ func ReadExtism(ctx context.Context, file string, opts ExtismOptions) (*ExtismPl
 			}
 			m.Tools = append(m.Tools, manifest.ToolDecl{Name: export, Description: "Extism export " + export, Input: abi.IOText, Output: abi.IOText})
 		}
-		if len(m.Tools) == 0 && info.Exports("_start") {
+		if len(m.Tools) == 0 && info.Exports(abi.ExportStart) {
 			// A command module (go-pdk built with standard Go): its main is the plugin.
-			m.Tools = append(m.Tools, manifest.ToolDecl{Name: "main", Export: "_start", Description: "Extism command module (_start)", Input: abi.IOText, Output: abi.IOText})
+			m.Tools = append(m.Tools, manifest.ToolDecl{Name: "main", Export: abi.ExportStart, Description: "Extism command module (_start)", Input: abi.IOText, Output: abi.IOText})
 		}
 		if len(m.Tools) == 0 {
 			return nil, fail("%s exports no function a tool can call (() -> i32 or () -> ())", p.WasmName)
