@@ -25,6 +25,26 @@ func compatDir(t *testing.T, name, module, toml string) string {
 	return dir
 }
 
+// wantCountVowels calls tool, go-sdk's count_vowels configured with the vowels "aeiouy", on a
+// fresh install: "hello yellow" has 5 of them, and after "aaa" the running total the module
+// keeps in its var is 8. result turns what tools call prints into the module's JSON.
+func wantCountVowels(t *testing.T, c *cliHome, tool string, result func(string) string) {
+	t.Helper()
+	var got struct {
+		Count  int    `json:"count"`
+		Total  int    `json:"total"`
+		Vowels string `json:"vowels"`
+	}
+	out := result(c.mustRun(t, "tools", "call", tool, `{"input":"hello yellow"}`))
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Count != 5 || got.Vowels != "aeiouy" {
+		t.Fatalf("count_vowels: %s (%v)", out, err)
+	}
+	out = result(c.mustRun(t, "tools", "call", tool, `{"input":"aaa"}`))
+	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Total != 8 {
+		t.Fatalf("count_vowels keeps its running total in its var: %s (%v)", out, err)
+	}
+}
+
 // TestExtismPluginsUnchanged installs go-sdk v1.7.1's prebuilt test plugins with only a
 // plugin.toml declaring [[tools]] and [config], through the real CLI, and calls their tools.
 // (host/wasm's TestGoSDKWasmUnderBothRuntimes compares the same modules with go-sdk itself.)
@@ -49,19 +69,7 @@ output      = "json"
 			t.Errorf("review lacks %q:\n%s", want, out)
 		}
 	}
-	var got struct {
-		Count  int    `json:"count"`
-		Total  int    `json:"total"`
-		Vowels string `json:"vowels"`
-	}
-	out = c.mustRun(t, "tools", "call", "vowels.count_vowels", `{"input":"hello yellow"}`)
-	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Count != 5 || got.Vowels != "aeiouy" {
-		t.Fatalf("count_vowels: %s (%v)", out, err)
-	}
-	out = c.mustRun(t, "tools", "call", "vowels.count_vowels", `{"input":"aaa"}`)
-	if err := json.Unmarshal([]byte(out), &got); err != nil || got.Total != 8 {
-		t.Fatalf("count_vowels keeps its running total in its var: %s (%v)", out, err)
-	}
+	wantCountVowels(t, c, "vowels.count_vowels", func(out string) string { return out })
 	c.wantExit(t, ExitUsage, "additional properties", "tools", "call", "vowels.count_vowels", `{"text":"no input"}`)
 	if info := c.mustRun(t, "plugins", "info", "vowels"); !strings.Contains(info, "Module:   Extism (tools declared in plugin.toml)") || !strings.Contains(info, `Setting:  vowels = "aeiouy"`) {
 		t.Errorf("plugins info:\n%s", info)
