@@ -54,22 +54,17 @@ func (t *StdioTransport) Connect(context.Context) (mcp.Connection, error) {
 	if drain <= 0 {
 		drain = DefaultDrainTimeout
 	}
-	c := &stdioConn{w: t.Writer, incoming: make(chan readResult), closed: make(chan struct{}),
+	c := &stdioConn{w: t.Writer, incoming: make(chan jsonrpc.Message), closed: make(chan struct{}),
 		drain: drain, kick: make(chan struct{}, 1),
 		answering: map[jsonrpc.ID]bool{}, asking: map[jsonrpc.ID]bool{}}
 	go c.readLoop(t.Reader)
 	return c, nil
 }
 
-type readResult struct {
-	msg jsonrpc.Message
-	err error
-}
-
 type stdioConn struct {
 	writeMu  sync.Mutex
 	w        io.Writer
-	incoming chan readResult
+	incoming chan jsonrpc.Message // what readLoop decoded; how the input ended is endErr
 	once     sync.Once
 	closed   chan struct{}
 
@@ -96,7 +91,7 @@ func (c *stdioConn) readLoop(r io.Reader) {
 		} else if line = bytes.TrimSpace(line); len(line) > 0 {
 			msg, code, why, id := decodeLine(line)
 			if msg != nil {
-				if !c.deliver(readResult{msg: msg}) {
+				if !c.deliver(msg) {
 					return
 				}
 			} else {
@@ -115,9 +110,9 @@ func (c *stdioConn) readLoop(r io.Reader) {
 	}
 }
 
-func (c *stdioConn) deliver(r readResult) bool {
+func (c *stdioConn) deliver(msg jsonrpc.Message) bool {
 	select {
-	case c.incoming <- r:
+	case c.incoming <- msg:
 		return true
 	case <-c.closed:
 		return false
@@ -206,9 +201,9 @@ func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		case <-c.kick:
 			// the input may have ended: look again (readLoop delivers every message before
 			// it records the end, so none is left in incoming then)
-		case r := <-c.incoming:
-			c.track(r.msg)
-			return r.msg, r.err
+		case msg := <-c.incoming:
+			c.track(msg)
+			return msg, nil
 		}
 	}
 }
