@@ -5,10 +5,10 @@
 //
 // It is built to be left running on a shared machine. Every request but the login page needs
 // a session cookie, got by opening the one-time login URL printed at start (or, when a password
-// or a token is configured, by typing it); failed logins are limited per client. The Host header must name the bound address or localhost (DNS
-// rebinding); cross-origin requests are refused (http.CrossOriginProtection) and every POST
-// carries the session's CSRF token; no GET changes anything. Key values are write-only: no page,
-// response or log holds one.
+// or a token is configured, by typing it); failed logins are limited per client. The Host
+// header must name the bound address or localhost (DNS rebinding); cross-origin requests are
+// refused (http.CrossOriginProtection) and every POST carries the session's CSRF token; no GET
+// changes anything. Key values are write-only: no page, response or log holds one.
 package dashboard
 
 import (

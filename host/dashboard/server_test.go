@@ -343,7 +343,7 @@ func TestLoginLimiterStaysBounded(t *testing.T) {
 		}
 		now = now.Add(time.Millisecond)
 	}
-	// The last client, hammering, is limited though the table is full of others.
+	// A new client, hammering, is limited though the table is full of others.
 	last := map[string]string{"RemoteAddr": "10.0.0.255:1"}
 	for range maxFailures {
 		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, last)
