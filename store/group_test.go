@@ -9,29 +9,29 @@ import (
 	"time"
 )
 
-// holdLead makes db's session writes queue as if a group were being committed, and returns a
-// function that waits until n writes are queued and commits them as one group.
-func holdLead(t *testing.T, db *DB) func(n int) {
-	g := &db.group
-	g.mu.Lock()
-	g.leading = true
-	g.mu.Unlock()
-	return func(n int) {
-		t.Helper()
-		deadline := time.Now().Add(time.Minute)
-		for {
-			g.mu.Lock()
-			queued := len(g.pending)
-			g.mu.Unlock()
-			if queued == n {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%d writes queued, want %d", queued, n)
-			}
-			time.Sleep(time.Millisecond)
+// holdLead makes db's session writes queue as if a group were being committed; db.leadGroup
+// then commits the queue as one group.
+func holdLead(db *DB) {
+	db.group.mu.Lock()
+	db.group.leading = true
+	db.group.mu.Unlock()
+}
+
+// waitQueued waits until n of db's session writes are queued.
+func waitQueued(t *testing.T, db *DB, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		db.group.mu.Lock()
+		queued := len(db.group.pending)
+		db.group.mu.Unlock()
+		if queued == n {
+			return
 		}
-		db.leadGroup()
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes queued, want %d", queued, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -42,7 +42,7 @@ func TestGroupCommitIsolatesWrites(t *testing.T) {
 	db, _ := openTest(t)
 	ctx := context.Background()
 	s1, s2 := newSession(t, db, "cli"), newSession(t, db, "cli")
-	commit := holdLead(t, db)
+	holdLead(db)
 
 	type result struct {
 		ms  []Message
@@ -82,22 +82,10 @@ func TestGroupCommitIsolatesWrites(t *testing.T) {
 		created, err = db.CreateSession(ctx, "api", "default", "m", "grouped")
 		return nil, err
 	})
-	commitAfterLeave := func() {
-		// The caller that leaves does so while its write is queued.
-		deadline := time.Now().Add(time.Minute)
-		for {
-			db.group.mu.Lock()
-			n := len(db.group.pending)
-			db.group.mu.Unlock()
-			if n == 5 || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(time.Millisecond)
-		}
-		leave()
-		commit(5)
-	}
-	commitAfterLeave()
+	// The caller that leaves does so while its write is queued.
+	waitQueued(t, db, 5)
+	leave()
+	db.leadGroup()
 	wg.Wait()
 
 	if one.err != nil || len(one.ms) != 1 || one.ms[0].ID == 0 {
