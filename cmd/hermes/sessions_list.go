@@ -21,12 +21,18 @@ func newSessionsListCmd(env *environment) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list sessions, newest first (CLI sessions unless --source or --all)",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "source", Value: "cli", Usage: "cli, api, …", Destination: &opts.Source},
-			&cli.BoolFlag{Name: "all", Usage: "every source", Destination: &opts.All},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON},
-		},
+		Flags: append(sourceFlags(&opts.Source, &opts.All),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}),
 		Action: func(c *cli.Context) error { return runSessionsList(c.Context, env, opts) },
+	}
+}
+
+// sourceFlags are --source and --all of the sessions commands that read more than the CLI's
+// sessions: one source's sessions (cli by default), or every source's.
+func sourceFlags(source *string, all *bool) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "source", Value: "cli", Usage: "the sessions of one source: cli, api, telegram, discord, slack", Destination: source},
+		&cli.BoolFlag{Name: "all", Usage: "every source", Destination: all},
 	}
 }
 

@@ -25,11 +25,8 @@ func newSessionsSearchCmd(env *environment) *cli.Command {
 		ArgsUsage: `"WORDS"`,
 		Description: "Every word must occur (stemmed; case and accents ignored); a trailing * makes a word a prefix.\n" +
 			"When more than " + strconv.Itoa(store.SearchWindow) + " messages match, the best matches are taken from the most recent " + strconv.Itoa(store.SearchWindow) + " of them.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "source", Value: "cli", Usage: "the sessions of one source: cli, api, telegram, discord, slack", Destination: &opts.Source},
-			&cli.BoolFlag{Name: "all", Usage: "search every source", Destination: &opts.All},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON},
-		},
+		Flags: append(sourceFlags(&opts.Source, &opts.All),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}),
 		Action: func(c *cli.Context) error {
 			args, err := positionalWith(c, map[string]*bool{"all": &opts.All, "json": &opts.JSON}, map[string]*string{"source": &opts.Source})
 			if err != nil {
