@@ -33,7 +33,7 @@ type groupCommit struct {
 
 type groupWrite struct {
 	ctx context.Context
-	fn  func(*sql.Tx) error
+	fn  func(context.Context, *sql.Tx) error
 	err error
 	// wake receives true when this write's goroutine is to lead the next group, then false
 	// once the write is committed or has failed.
@@ -42,9 +42,14 @@ type groupWrite struct {
 
 // inGroupTx is [DB.inTx] for a session write: fn runs in a transaction that may hold other
 // callers' writes, inside a savepoint of its own. fn must touch only the transaction (no other
-// connection of the pool, see stmtCache.get) and may run on another goroutine than the
-// caller's.
-func (db *DB) inGroupTx(ctx context.Context, fn func(*sql.Tx) error) error {
+// connection of the pool, see stmtCache.get), run its statements under the context it is
+// given, and may run on another goroutine than the caller's.
+//
+// In a group that context is the caller's without its cancellation: the driver answers a
+// cancelled statement by interrupting the connection, which rolls back the whole transaction
+// and every other caller's write in it. A caller that leaves before its write starts is
+// skipped; one that leaves during it has its write committed like the rest.
+func (db *DB) inGroupTx(ctx context.Context, fn func(context.Context, *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -93,11 +98,10 @@ func (db *DB) leadGroup() {
 func (db *DB) commitGroup(group []*groupWrite) {
 	if len(group) == 1 {
 		w := group[0]
-		w.err = db.inTx(w.ctx, w.fn)
+		w.err = db.inTx(w.ctx, func(tx *sql.Tx) error { return w.fn(w.ctx, tx) })
 		return
 	}
 	// Not one caller's context: a caller that leaves must not roll back the others' writes.
-	// Each write's statements still run under its own context.
 	ctx := context.Background()
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
@@ -122,7 +126,7 @@ func (db *DB) commitGroup(group []*groupWrite) {
 			fail(fmt.Errorf("group commit: %w", err))
 			return
 		}
-		if w.err = w.fn(tx); w.err != nil {
+		if w.err = w.fn(context.WithoutCancel(w.ctx), tx); w.err != nil {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO group_write"); err != nil {
 				fail(fmt.Errorf("group commit: roll back a failed write: %w", err))
 				return

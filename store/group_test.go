@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -175,6 +176,58 @@ func TestGroupCommitConcurrentAppends(t *testing.T) {
 				t.Fatalf("writer %d: out of order at turn %d: %q", w, i, ms[3*i].Content)
 			}
 		}
+	}
+	checkConsistent(t, db)
+}
+
+// A caller that leaves while its grouped write is running does not take the group down with
+// it: the driver answers a cancelled statement by interrupting the connection, which would roll
+// back the whole transaction, so a grouped write runs without its caller's cancellation. Its
+// write and the others' are committed.
+func TestGroupCommitCallerLeavingDuringItsWrite(t *testing.T) {
+	db, _ := openTest(t)
+	ctx := context.Background()
+	s1, s2 := newSession(t, db, "cli"), newSession(t, db, "cli")
+	holdLead(db)
+
+	leaving, leave := context.WithCancel(ctx)
+	defer leave()
+	var wg sync.WaitGroup
+	var leftErr, otherErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		leftErr = db.inGroupTx(leaving, func(ctx context.Context, tx *sql.Tx) error {
+			// The caller leaves once its write has started: the statements after that run under
+			// a context its leaving does not end (with the caller's, the driver would interrupt
+			// the connection mid-statement).
+			leave()
+			if ctx.Err() != nil {
+				return fmt.Errorf("the write's context ended with its caller: %w", ctx.Err())
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE sessions SET title = 'kept' WHERE id = ?`, s1.ID)
+			return err
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		_, otherErr = db.AppendMessages(ctx, []Message{{SessionID: s2.ID, Role: RoleUser, Content: "other turn"}})
+	}()
+	waitQueued(t, db, 2)
+	db.leadGroup()
+	wg.Wait()
+
+	if leftErr != nil || otherErr != nil {
+		t.Fatalf("the write of the caller that left: %v; the other turn's: %v", leftErr, otherErr)
+	}
+	if leaving.Err() == nil {
+		t.Fatal("the caller did not leave during its write")
+	}
+	if s, err := db.GetSession(ctx, s1.ID, SessionFilter{AllSources: true}); err != nil || s.Title != "kept" {
+		t.Fatalf("the write of the caller that left was not committed: %+v %v", s, err)
+	}
+	if ms, err := db.Messages(ctx, s2.ID, all); err != nil || len(ms) != 1 {
+		t.Fatalf("the other turn's message: %v %v", ms, err)
 	}
 	checkConsistent(t, db)
 }

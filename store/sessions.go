@@ -145,7 +145,7 @@ func (db *DB) CreateSession(ctx context.Context, source, profile, model, title s
 			return Session{}, fmt.Errorf("store: create session: %w", err)
 		}
 		stamp := formatTime(now)
-		err = db.inGroupTx(ctx, func(tx *sql.Tx) error {
+		err = db.inGroupTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			return changed(tx.StmtContext(ctx, insert).ExecContext(ctx, id, source, profile, title, model, stamp, stamp))
 		})
 		if errors.Is(err, ErrNotFound) {
@@ -361,7 +361,7 @@ func (db *DB) appendMessages(ctx context.Context, ms []Message) ([]Message, erro
 	}
 	// Appends from other turns may share the transaction and its commit (see groupCommit);
 	// this call returns once the commit that holds its messages succeeded.
-	err = db.inGroupTx(ctx, func(tx *sql.Tx) error {
+	err = db.inGroupTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		bump := tx.StmtContext(ctx, bumpStmt)
 		for _, id := range order {
 			b := bumps[id]
