@@ -31,7 +31,9 @@ func BenchmarkEchoCall(b *testing.B) {
 	for _, m := range echoModules {
 		b.Run(m.name+"/hermes", func(b *testing.B) {
 			p := load(b, newTestEngine(b), specFor(b, m.fixture))
-			ctx := context.Background()
+			// Cancelable, as every caller's is (a turn, a request) and as the floor's is.
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 			if _, err := p.Call(ctx, "echo", echoInput); err != nil {
 				b.Fatal(err)
 			}

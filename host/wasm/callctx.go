@@ -6,29 +6,30 @@ import (
 	"time"
 )
 
-// callCtx is the context of one call into an instance: the caller's values and cancellation,
-// the plugin's deadline, and the instance itself (for the host functions). It replaces
-// context.WithTimeout + context.WithValue on every call (five allocations and a timer) with
-// one small allocation.
+// callCtx is the context of an instance's calls: the running call's caller (its values and
+// cancellation), the plugin's deadline, and the instance itself (for the host functions). Each
+// instance has one, made with it, so a call allocates no context: context.WithTimeout +
+// context.WithValue per call were five allocations and a timer, a fresh small context one.
 //
-// A callCtx is immutable once made, so whatever a host function handed it to may keep reading
-// it after the call returned (net/http's connection goroutines do). What it shares with later
-// calls is the instance's kill switch: its Done channel is the instance's, closed only when a
-// deadline or the caller's cancellation ends a call — and an instance whose call was ended that
-// way is discarded, never called again, so the channel never needs to be made anew.
+// Whatever a host function handed the context to may keep reading it after the call returned
+// (net/http's connection goroutines do), while the next call starts: so what changes per call,
+// the caller and the deadline, is kept in the kill switch under its lock, never in fields read
+// without it. Between calls the context carries the instance's values only. Its Done channel is
+// the instance's kill switch, closed only when a deadline or the caller's cancellation ends a
+// call — and an instance whose call was ended that way is discarded, never called again, so the
+// channel never needs to be made anew.
 type callCtx struct {
-	parent   context.Context
-	in       *instance
-	deadline time.Time
+	in *instance
 }
 
 var _ context.Context = (*callCtx)(nil)
 
 func (c *callCtx) Deadline() (time.Time, bool) {
-	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
+	caller, deadline := c.in.kill.running()
+	if d, ok := caller.Deadline(); ok && d.Before(deadline) {
 		return d, true
 	}
-	return c.deadline, true
+	return deadline, true
 }
 
 func (c *callCtx) Done() <-chan struct{} { return c.in.kill.done }
@@ -48,55 +49,97 @@ func (c *callCtx) Value(key any) any {
 	if key == (instanceKey{}) {
 		return c.in
 	}
-	return c.parent.Value(key)
+	caller, _ := c.in.kill.running()
+	return caller.Value(key)
 }
 
 // killSwitch ends the call an instance is running, for good: wazero (CloseOnContextDone) watches
 // the call's Done channel and stops the guest at its next function entry or loop back-edge,
 // and host functions' outside work (network, store, sandbox) sees the context ended.
+//
+// One timer, made with the instance, serves every call: it fires at the call's deadline, or
+// first after watchCallerAfter when the caller can give up. Only a call still running then
+// watches its caller's context (context.AfterFunc, three allocations); nearly all calls end
+// sooner, having checked their caller once, at their start, and allocated nothing for it. A
+// caller who gives up during a call's first millisecond ends it at the millisecond.
 type killSwitch struct {
 	done  chan struct{}
-	timer *time.Timer // fires at the running call's deadline; made once, Reset per call
+	timer *time.Timer // made once, Reset per call
 
 	mu       sync.Mutex
-	call     uint64    // which call is running (counts up), 0 when none
-	calls    uint64    // calls started so far
-	deadline time.Time // the running call's
-	reason   error     // set before done is closed
+	call     uint64          // which call is running (counts up), 0 when none
+	calls    uint64          // calls started so far
+	caller   context.Context // the running call's; context.Background() between calls
+	deadline time.Time       // the running call's (the last one's between calls)
+	unwatch  func() bool     // stops watching the running call's caller, once it is watched
+	reason   error           // set before done is closed
 }
 
+// watchCallerAfter is how long a call runs before its caller's context is watched.
+const watchCallerAfter = time.Millisecond
+
 func newKillSwitch() *killSwitch {
-	k := &killSwitch{done: make(chan struct{})}
-	k.timer = time.AfterFunc(time.Hour, k.expire)
+	k := &killSwitch{done: make(chan struct{}), caller: context.Background()}
+	k.timer = time.AfterFunc(time.Hour, k.fire)
 	k.timer.Stop()
 	return k
 }
 
-// arm starts a call that must end by deadline and returns its number; disarm ends it.
-func (k *killSwitch) arm(deadline time.Time) uint64 {
+// arm starts caller's call, which must end by deadline, and returns its number; disarm ends it.
+func (k *killSwitch) arm(caller context.Context, deadline time.Time) uint64 {
 	k.mu.Lock()
 	k.calls++
-	k.call, k.deadline = k.calls, deadline
+	k.call, k.caller, k.deadline = k.calls, caller, deadline
 	k.mu.Unlock()
-	k.timer.Reset(time.Until(deadline))
+	wait := time.Until(deadline)
+	if caller.Done() != nil {
+		wait = min(wait, watchCallerAfter)
+	}
+	k.timer.Reset(wait)
 	return k.calls
 }
 
 func (k *killSwitch) disarm() {
 	k.timer.Stop()
 	k.mu.Lock()
-	k.call = 0
+	unwatch := k.unwatch
+	k.call, k.caller, k.unwatch = 0, context.Background(), nil
 	k.mu.Unlock()
+	if unwatch != nil {
+		unwatch()
+	}
 }
 
-// expire is the timer's: it throws the switch if the running call is past its deadline. (A
-// timer that fired as its call returned may run during the next call; that call is not late.)
-func (k *killSwitch) expire() {
+// running returns the running call's caller and deadline.
+func (k *killSwitch) running() (context.Context, time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.call != 0 && !time.Now().Before(k.deadline) {
-		k.throwLocked(context.DeadlineExceeded)
+	return k.caller, k.deadline
+}
+
+// fire is the timer's: it throws the switch if the running call is past its deadline or its
+// caller gave up, and otherwise watches the caller for the rest of the call and waits for the
+// deadline. (A timer that fired as its call returned may run during the next call; that call
+// is checked as its own, which it would have been at its own first millisecond.)
+func (k *killSwitch) fire() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.call == 0 {
+		return
 	}
+	if !time.Now().Before(k.deadline) {
+		k.throwLocked(context.DeadlineExceeded)
+		return
+	}
+	if err := k.caller.Err(); err != nil {
+		k.throwLocked(err)
+		return
+	}
+	if k.unwatch == nil && k.caller.Done() != nil {
+		call, caller := k.call, k.caller
+		k.unwatch = context.AfterFunc(caller, func() { k.cancel(call, caller.Err()) })
+	}
+	k.timer.Reset(time.Until(k.deadline))
 }
 
 // cancel throws the switch for call, if it is still the one running: its caller gave up.

@@ -33,6 +33,7 @@ type instance struct {
 	funcs  map[string]api.Function
 	stack  [1]uint64
 	kill   *killSwitch // ends a call at its deadline or when its caller gives up
+	ctx    callCtx     // what host functions get: the running call's context and the instance
 
 	// per call
 	arena       *arena
@@ -67,6 +68,7 @@ func (p *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		stdout: boundedBuffer{max: maxCaptured},
 		stderr: boundedBuffer{max: maxCaptured},
 	}
+	in.ctx.in = in
 	start := time.Now()
 	defer func() { p.logger.Debug("plugin instance ready", "plugin", p.spec.Name, "took", time.Since(start)) }()
 	cfg := wazero.NewModuleConfig().
@@ -123,15 +125,10 @@ func (in *instance) run(ctx context.Context, f api.Function, input []byte) (rc i
 	in.begin(input)
 	// Host functions find the instance in the context, and pass the context (the caller's,
 	// with the plugin's deadline) on to whatever they reach outside: store, network, sandbox.
-	cc := &callCtx{parent: ctx, in: in, deadline: time.Now().Add(time.Duration(in.plugin.limits.Timeout))}
-	call := in.kill.arm(cc.deadline)
-	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { in.kill.cancel(call, ctx.Err()) })
-		defer stop()
-	}
+	in.kill.arm(ctx, time.Now().Add(time.Duration(in.plugin.limits.Timeout)))
 	defer in.kill.disarm()
 	in.stack[0] = 0
-	err = f.CallWithStack(cc, in.stack[:])
+	err = f.CallWithStack(&in.ctx, in.stack[:])
 	if in.failure != nil {
 		err = in.failure
 	}

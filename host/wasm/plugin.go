@@ -100,6 +100,7 @@ type Plugin struct {
 	// clientLimiter bounds the notifications a plugin sends its call's client.
 	clientLimiter *tokenBucket
 	exports       map[string]api.FunctionDefinition
+	callable      map[string]bool // Callable(exports[name]), decided once: wazero builds a definition's types anew on every ask
 	pool          *pool
 }
 
@@ -236,6 +237,10 @@ func (p *Plugin) checkModule() error {
 		return importError(badPlugin(p.spec.Name, "imports memory %s.%s; a plugin must define its own memory", module, name))
 	}
 	p.exports = p.compiled.ExportedFunctions()
+	p.callable = make(map[string]bool, len(p.exports))
+	for name, def := range p.exports {
+		p.callable[name] = Callable(def)
+	}
 	return nil
 }
 
@@ -351,7 +356,7 @@ func (p *Plugin) call(ctx context.Context, export string, input []byte, raw bool
 	if !ok {
 		return nil, &abi.Error{Code: abi.CodeNotFound, Plugin: p.spec.Name, Tool: export, Message: "the module does not export this function"}
 	}
-	if !Callable(def) {
+	if !p.callable[export] {
 		return nil, &abi.Error{Code: abi.CodeBadPlugin, Plugin: p.spec.Name, Tool: export, Message: fmt.Sprintf("export has signature %s; tools and describe must be () -> i32 or () -> ()", signature(def.ParamTypes(), def.ResultTypes()))}
 	}
 	in, err := p.pool.get(ctx, p.newInstance)
