@@ -5,6 +5,9 @@
 SHELL := /bin/bash
 GO ?= go
 BIN := bin/hermes
+# urfave_cli_no_docs leaves out urfave/cli's man-page and Markdown generators, which hermes does
+# not use (their Markdown library initialises itself in every process that links it).
+BUILD_TAGS := urfave_cli_no_docs
 GOWASM := GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags=-s
 RUSTC := /usr/bin/rustc
 TOOLCHAIN_STAMP := .cache/toolchains.ok
@@ -44,7 +47,7 @@ all: build wasm
 build: $(BIN)
 
 $(BIN): $(shell find abi host store sandbox cmd -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-	$(GO) build -trimpath -o $@ ./cmd/hermes
+	$(GO) build -trimpath -tags $(BUILD_TAGS) -o $@ ./cmd/hermes
 
 toolchains: $(TOOLCHAIN_STAMP)
 $(TOOLCHAIN_STAMP): scripts/ensure-toolchains.sh

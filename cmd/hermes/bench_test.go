@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -174,4 +175,96 @@ func BenchmarkToolsList(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStartup runs `hermes --help` in a fresh process next to its two anchors, one after
+// another in every iteration so a noisy machine moves all three alike: a Go hello-world
+// (testdata/hello) and a program that links every third-party package hermes imports and does
+// nothing else (testdata/linkfloor), which is what those libraries cost to start before hermes
+// runs a line of its own. The floor is built with the build tags hermes was built with.
+// Report: hermes ÷ hello and hermes ÷ linkfloor (x-hello, x-linkfloor), CPU time.
+func BenchmarkStartup(b *testing.B) {
+	tags := buildTags(b, hermesBin)
+	hello := buildFixtureProgram(b, "./testdata/hello", "")
+	floor := buildFixtureProgram(b, "./testdata/linkfloor", tags)
+	var hermesCPU, helloCPU, floorCPU time.Duration
+	b.ResetTimer()
+	for range b.N {
+		helloCPU += runProcess(b, exec.Command(hello))
+		floorCPU += runProcess(b, exec.Command(floor))
+		hermesCPU += runProcess(b, exec.Command(hermesBin, "--help"))
+	}
+	perOp := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(b.N) }
+	b.ReportMetric(perOp(hermesCPU), "cpu-ms/op")
+	b.ReportMetric(perOp(helloCPU), "hello-cpu-ms/op")
+	b.ReportMetric(perOp(floorCPU), "linkfloor-cpu-ms/op")
+	b.ReportMetric(float64(hermesCPU)/float64(helloCPU), "x-hello")
+	b.ReportMetric(float64(hermesCPU)/float64(floorCPU), "x-linkfloor")
+}
+
+// TestLinkFloorImportsHermesLibraries keeps testdata/linkfloor honest: it must import exactly
+// the third-party packages hermes' own packages import, so its start-up is theirs.
+func TestLinkFloorImportsHermesLibraries(t *testing.T) {
+	root := testplugins.Root()
+	goList := func(args ...string) []string {
+		cmd := exec.Command("go", append([]string{"list"}, args...)...)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %v: %v", args, err)
+		}
+		return strings.Fields(string(out))
+	}
+	const module = "github.com/hermes-agent/hermes"
+	var own []string
+	for _, p := range goList("-deps", "./cmd/hermes") {
+		if p == module || strings.HasPrefix(p, module+"/") {
+			own = append(own, p)
+		}
+	}
+	want := map[string]bool{}
+	for _, p := range goList(append([]string{"-f", `{{join .Imports " "}}`}, own...)...) {
+		if first, _, _ := strings.Cut(p, "/"); strings.Contains(first, ".") && !strings.HasPrefix(p, module) {
+			want[p] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, p := range goList("-f", `{{join .Imports " "}}`, "./testdata/linkfloor") {
+		got[p] = true
+	}
+	for p := range want {
+		if !got[p] {
+			t.Errorf("testdata/linkfloor does not import %s, which hermes imports: add it", p)
+		}
+	}
+	for p := range got {
+		if !want[p] {
+			t.Errorf("testdata/linkfloor imports %s, which hermes no longer imports: remove it", p)
+		}
+	}
+}
+
+// buildTags returns the -tags a Go binary was built with ("" for none).
+func buildTags(b *testing.B, bin string) string {
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		b.Fatalf("read build info of %s: %v", bin, err)
+	}
+	for _, s := range info.Settings {
+		if s.Key == "-tags" {
+			return s.Value
+		}
+	}
+	return ""
+}
+
+// buildFixtureProgram builds one of the repository's anchor programs into a temporary directory.
+func buildFixtureProgram(b *testing.B, pkg, tags string) string {
+	out := filepath.Join(b.TempDir(), filepath.Base(pkg))
+	build := exec.Command("go", "build", "-trimpath", "-tags", tags, "-o", out, pkg)
+	build.Dir = testplugins.Root()
+	if msg, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
 }
