@@ -112,19 +112,26 @@ func BenchmarkColdToolsCall(b *testing.B) {
 			}
 			reportCPU(b, cpu)
 		})
-		b.Run(m.name+"/wazero-call-floor-process", func(b *testing.B) {
-			// The same, then instantiate and call once: the whole of what a call needs.
-			run := func() time.Duration {
-				return runProcess(b, exec.Command(floor, wasmPath, cacheDir, "echo", `{"message":"hi"}`))
-			}
-			run() // its module and kernel settings may key the cache apart from hermes'
-			b.ResetTimer()
-			var cpu time.Duration
-			for range b.N {
-				cpu += run()
-			}
-			reportCPU(b, cpu)
-		})
+		// The same, then instantiate and call once: the whole of what a call needs. Once as any
+		// Go program runs, and once with the collector off, as hermes runs one-shot commands.
+		for _, gc := range []struct{ name, gogc string }{{"", ""}, {"-gc-off", "off"}} {
+			b.Run(m.name+"/wazero-call-floor-process"+gc.name, func(b *testing.B) {
+				run := func() time.Duration {
+					cmd := exec.Command(floor, wasmPath, cacheDir, "echo", `{"message":"hi"}`)
+					if gc.gogc != "" {
+						cmd.Env = append(os.Environ(), "GOGC="+gc.gogc)
+					}
+					return runProcess(b, cmd)
+				}
+				run() // its module and kernel settings may key the cache apart from hermes'
+				b.ResetTimer()
+				var cpu time.Duration
+				for range b.N {
+					cpu += run()
+				}
+				reportCPU(b, cpu)
+			})
+		}
 		b.Run(m.name+"/extism-go-sdk-process", func(b *testing.B) {
 			anchor := buildFixtureProgram(b, "./testdata/extism-anchor", "")
 			cacheDir := filepath.Join(b.TempDir(), "cache")
