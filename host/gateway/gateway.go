@@ -158,7 +158,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	draining bool
 	busy     map[string]*turn            // chat key → its running turn
-	failures map[string][]time.Time      // user → recent wrong pairing codes
+	failures pairingFailures             // recent wrong pairing codes, per user
 	pending  map[string]*pendingApproval // chat key → the question its turn waits on
 	state    string                      // the connection state last recorded
 }
@@ -224,7 +224,7 @@ func New(cfg Config, ad Adapter, runner Runner, st Store) (*Gateway, error) {
 	g := &Gateway{
 		cfg: cfg, ad: ad, platform: ad.Platform(), runner: runner, st: st, log: cfg.Logger,
 		allowed: map[string]bool{}, slots: make(chan struct{}, cfg.MaxConcurrentTurns),
-		busy: map[string]*turn{}, failures: map[string][]time.Time{}, pending: map[string]*pendingApproval{},
+		busy: map[string]*turn{}, pending: map[string]*pendingApproval{},
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -414,17 +414,7 @@ func (g *Gateway) pair(ctx context.Context, m Message) bool {
 	}
 	code := strings.ToUpper(match[1])
 	now := time.Now()
-	g.mu.Lock()
-	var recent []time.Time
-	for _, t := range g.failures[m.UserID] {
-		if now.Sub(t) < PairingWindow {
-			recent = append(recent, t)
-		}
-	}
-	g.failures[m.UserID] = recent
-	limited := len(recent) >= MaxPairingFailures
-	g.mu.Unlock()
-	if limited {
+	if !g.failures.attempt(m.UserID, now) {
 		return false
 	}
 	ok, err := g.st.RedeemGatewayPairing(ctx, g.platform, code, m.UserID, now)
@@ -433,11 +423,9 @@ func (g *Gateway) pair(ctx context.Context, m Message) bool {
 		return false
 	}
 	if !ok {
-		g.mu.Lock()
-		g.failures[m.UserID] = append(g.failures[m.UserID], now)
-		g.mu.Unlock()
-		return false
+		return false // the attempt stays counted
 	}
+	g.failures.forget(m.UserID)
 	g.log.Info("gateway: user paired", "user", m.UserID)
 	g.reply(m.Chat, "Paired: you can talk to the agent now. Send /new at any time to start a fresh session.")
 	return true
