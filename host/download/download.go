@@ -6,6 +6,7 @@ package download
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,6 +82,11 @@ func HTTPS(ctx context.Context, r Request) ([]byte, string, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		// net/http's *url.Error quotes the whole URL, query and all: keep only its cause.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, "", fmt.Errorf("download %s %s: %w", r.What, label, err)
 	}
 	defer resp.Body.Close()
