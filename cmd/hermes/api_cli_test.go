@@ -325,6 +325,13 @@ func TestAPIServesAgentWithPluginTool(t *testing.T) {
 		t.Fatalf("api sessions: %+v", list)
 	}
 	c.wantExit(t, ExitNotFound, "no CLI session", "sessions", "show", list[0].ID)
+	// The owner reads them by naming the source, or any source.
+	for _, args := range [][]string{{"--source", "api", list[0].ID}, {list[0].ID, "--all"}} {
+		if out := c.mustRun(t, append([]string{"sessions", "show"}, args...)...); !strings.Contains(out, "[assistant]") {
+			t.Fatalf("sessions show %v:\n%s", args, out)
+		}
+	}
+	c.wantExit(t, ExitNotFound, "no telegram session", "sessions", "show", "--source", "telegram", list[0].ID)
 }
 
 func TestAPIRefusesPublicAddressWithoutKey(t *testing.T) {

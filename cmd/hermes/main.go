@@ -72,11 +72,28 @@ func classExit(c classify.Class) error {
 	return &classified{c}
 }
 
-func notFoundSession(id string, err error) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &abi.Error{Code: abi.CodeNotFound, Message: fmt.Sprintf("no CLI session %s (see: hermes sessions list)", id), Err: err}
+// notFoundSession explains a session the filter does not find.
+func notFoundSession(id string, f store.SessionFilter, err error) error {
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
 	}
-	return err
+	msg := fmt.Sprintf("no session %s (see: hermes sessions list --all)", id)
+	if !f.AllSources {
+		list := "hermes sessions list"
+		if f.Source != "cli" {
+			list += " --source " + f.Source
+		}
+		msg = fmt.Sprintf("no %s session %s (see: %s)", sourceName(f.Source), id, list)
+	}
+	return &abi.Error{Code: abi.CodeNotFound, Message: msg, Err: err}
+}
+
+// sourceName is how messages name a session source: "CLI", "API", "telegram".
+func sourceName(source string) string {
+	if source == "cli" || source == "api" {
+		return strings.ToUpper(source)
+	}
+	return source
 }
 
 func notFoundApproval(id int64, err error) error {

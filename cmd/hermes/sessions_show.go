@@ -2,28 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/agent"
+	"github.com/hermes-agent/hermes/store"
 )
 
 type sessionsShowOptions struct {
-	ID   string
-	JSON bool
+	ID     string
+	Source string
+	All    bool
+	JSON   bool
 }
 
 func newSessionsShowCmd(env *environment) *cli.Command {
 	opts := &sessionsShowOptions{}
 	return &cli.Command{
 		Name:      "show",
-		Usage:     "print a session's messages",
+		Usage:     "print a session's messages (a CLI session unless --source or --all)",
 		ArgsUsage: "ID",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}},
+		Flags: append(sourceFlags(&opts.Source, &opts.All),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON", Destination: &opts.JSON}),
 		Action: func(c *cli.Context) error {
-			args, err := exactArgs(c, 1, map[string]*bool{"json": &opts.JSON}, "sessions show takes one session ID (see: hermes sessions list)")
+			args, err := positionalWith(c, map[string]*bool{"all": &opts.All, "json": &opts.JSON}, map[string]*string{"source": &opts.Source})
 			if err != nil {
 				return err
+			}
+			if len(args) != 1 {
+				return usagef("sessions show takes one session ID (see: hermes sessions list)")
 			}
 			opts.ID = args[0]
 			return runSessionsShow(c.Context, env, opts)
@@ -36,10 +45,16 @@ func runSessionsShow(ctx context.Context, env *environment, opts *sessionsShowOp
 	if err != nil {
 		return err
 	}
-	if _, err := db.GetSession(ctx, opts.ID, sourceFilter("cli")); err != nil {
-		return notFoundSession(opts.ID, err)
+	filter := store.SessionFilter{Source: opts.Source, AllSources: opts.All}
+	if _, err := db.GetSession(ctx, opts.ID, filter); err != nil {
+		err = notFoundSession(opts.ID, filter, err)
+		var ae *abi.Error
+		if errors.As(err, &ae) && !opts.All {
+			ae.Message += "; a session of any source: hermes sessions show --all " + opts.ID
+		}
+		return err
 	}
-	msgs, err := db.Messages(ctx, opts.ID, sourceFilter("cli"))
+	msgs, err := db.Messages(ctx, opts.ID, filter)
 	if err != nil {
 		return err
 	}
