@@ -231,6 +231,15 @@ wait:
 				}
 				return res, b.wrap("inspect exec", err)
 			}
+			if !ins.Running && stream != nil && !out.ran() {
+				// It exited before any of its output arrived, not even the wrapper's first line:
+				// the output is on its way (a loaded daemon delivers it after recording the exit),
+				// and only with it can a command that ran be told from a wrapper that never
+				// started. Judged on the next poll, or when the output ends.
+				poll = time.After(delay)
+				delay = min(delay*2, 250*time.Millisecond)
+				continue
+			}
 			if !ins.Running {
 				res.ExitCode = ins.ExitCode
 				if out.saturated() {
