@@ -68,12 +68,8 @@ func runToolsCall(ctx context.Context, env *environment, opts *toolsCallOptions)
 	out, err := reg.Call(ctx, opts.Name, args)
 	// What the host saw beyond the plugin's own result: a path outside every file grant reaches
 	// a plugin as "Bad file number"; this says what happened.
-	lines, omitted := notices.Take()
-	for _, l := range lines {
+	for _, l := range notices.Take() {
 		fmt.Fprintln(env.Err, l)
-	}
-	if omitted > 0 {
-		fmt.Fprintf(env.Err, "denied: %d more like these\n", omitted)
 	}
 	if err != nil {
 		return err

@@ -105,3 +105,24 @@ func TestRecorderAfterCloseDoesNotBlock(t *testing.T) {
 	}
 	r.Close()
 }
+
+func TestNoticesTakeSaysWhatWasLeftOut(t *testing.T) {
+	const added = 20
+	_, n := activity.WithNotices(context.Background())
+	for i := range added {
+		n.Add(fmt.Sprintf("denied: /p%d is outside the plugin's file grants", i))
+		n.Add(fmt.Sprintf("denied: /p%d is outside the plugin's file grants", i)) // kept once, or counted again
+	}
+	lines := n.Take()
+	kept := len(lines) - 1
+	if kept < 1 || kept >= added || lines[kept] != fmt.Sprintf("denied: %d more like these", 2*(added-kept)) {
+		t.Fatalf("lines %q: want some of the %d and a last one counting the rest", lines, added)
+	}
+	if again := n.Take(); len(again) != 0 {
+		t.Fatalf("a second Take returned %q", again)
+	}
+	var none *activity.Notices
+	if none.Take() != nil {
+		t.Fatal("a nil Notices took lines")
+	}
+}

@@ -2,6 +2,7 @@ package activity
 
 import (
 	"context"
+	"fmt"
 	"sync"
 )
 
@@ -50,15 +51,18 @@ func (n *Notices) Add(line string) {
 	n.lines = append(n.lines, line)
 }
 
-// Take returns the lines added since the last Take (and how many more were left out), and
-// forgets them.
-func (n *Notices) Take() (lines []string, omitted int) {
+// Take returns the lines added since the last Take, and forgets them. When more came than are
+// kept, a last line says how many were left out.
+func (n *Notices) Take() []string {
 	if n == nil {
-		return nil, 0
+		return nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	lines, omitted = n.lines, n.omitted
+	lines := n.lines
+	if n.omitted > 0 {
+		lines = append(lines, fmt.Sprintf("denied: %d more like these", n.omitted))
+	}
 	n.lines, n.omitted = nil, 0
-	return lines, omitted
+	return lines
 }

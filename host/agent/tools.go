@@ -310,8 +310,7 @@ func invoke(ctx context.Context, p *prepared) (o outcome) {
 	}()
 	ctx, notices := activity.WithNotices(ctx)
 	res, err := p.tool.Call(ctx, p.args)
-	lines, _ := notices.Take()
-	return outcome{result: res, err: err, notices: lines}
+	return outcome{result: res, err: err, notices: notices.Take()}
 }
 
 // errorResult is what the model reads for a failed call: "error: <code>: <message>".

@@ -35,6 +35,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -259,8 +260,7 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 			// What the host saw beyond the plugin's own error (a path outside the file grants,
 			// which the plugin reports as "Bad file number") follows it, one line each.
 			msg := errorText(name, err)
-			lines, _ := notices.Take()
-			for _, l := range lines {
+			for _, l := range notices.Take() {
 				msg += "\n" + l
 			}
 			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: s.redact(msg)}}}, nil
@@ -270,6 +270,11 @@ func (s *Server) handler(name string) mcp.ToolHandler {
 		res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
 		if obj := bytes.TrimSpace([]byte(text)); len(obj) > 0 && obj[0] == '{' && json.Valid(obj) {
 			res.StructuredContent = json.RawMessage(obj)
+		}
+		// A plugin may swallow the refusal and succeed; what the host saw is told after the
+		// result, as content of its own, so the result's JSON stays as the plugin made it.
+		if lines := notices.Take(); len(lines) > 0 {
+			res.Content = append(res.Content, &mcp.TextContent{Text: s.redact(strings.Join(lines, "\n"))})
 		}
 		return res, nil
 	}

@@ -321,4 +321,17 @@ func TestOutsideGrantsIsSaid(t *testing.T) {
 	if got := text(t, res); !res.IsError || !strings.HasPrefix(got, "hostile-fsescape.read: tool_error: ") || !strings.HasSuffix(got, want) {
 		t.Fatalf("isError=%v %q, want an error ending %q", res.IsError, got, want)
 	}
+	// A plugin that swallows the refusal and succeeds: its result stays its own (the JSON, as
+	// structured content too) and what the host saw follows as content of its own.
+	res = f.call(t, "hostile-fsescape.probe", map[string]any{"path": "/home/x/.env"})
+	if res.IsError || len(res.Content) != 2 {
+		t.Fatalf("probe: isError=%v, %d contents; want a success with the notice after it", res.IsError, len(res.Content))
+	}
+	var probe struct{ Readable bool }
+	if err := json.Unmarshal([]byte(res.Content[0].(*mcp.TextContent).Text), &probe); err != nil || probe.Readable || res.StructuredContent == nil {
+		t.Fatalf("probe result %q (%v), structured %v", res.Content[0].(*mcp.TextContent).Text, err, res.StructuredContent)
+	}
+	if got := res.Content[1].(*mcp.TextContent).Text; got != strings.TrimPrefix(want, "\n") {
+		t.Fatalf("notice %q, want %q", got, strings.TrimPrefix(want, "\n"))
+	}
 }

@@ -20,6 +20,11 @@ type readResult struct {
 	Content string `json:"content"`
 }
 
+type probeResult struct {
+	Readable bool   `json:"readable"`
+	Error    string `json:"error,omitempty"`
+}
+
 type writeArgs struct {
 	Path    string `json:"path" desc:"any path"`
 	Content string `json:"content"`
@@ -34,6 +39,14 @@ func init() {
 		b, err := os.ReadFile(a.Path)
 		return readResult{Content: string(b)}, err
 	})
+	// probe swallows the failure and succeeds, as a plugin that checks whether a file exists
+	// does: the host's account of a denial must reach the caller even then.
+	hermes.Tool("probe", "Say whether any path can be read", func(a readArgs) (probeResult, error) {
+		if _, err := os.ReadFile(a.Path); err != nil {
+			return probeResult{Error: err.Error()}, nil
+		}
+		return probeResult{Readable: true}, nil
+	})
 	hermes.Tool("write", "Write any path with os.WriteFile", func(a writeArgs) (writeResult, error) {
 		err := os.WriteFile(a.Path, []byte(a.Content), 0o644)
 		return writeResult{Bytes: len(a.Content)}, err
@@ -42,6 +55,9 @@ func init() {
 
 //go:wasmexport read
 func readExport() int32 { return hermes.Run("read") }
+
+//go:wasmexport probe
+func probeExport() int32 { return hermes.Run("probe") }
 
 //go:wasmexport write
 func writeExport() int32 { return hermes.Run("write") }
