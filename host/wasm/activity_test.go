@@ -136,7 +136,7 @@ func TestOutsideGrantsIsTold(t *testing.T) {
 	} {
 		ctx, notices := activity.WithNotices(context.Background())
 		_, err := p.Call(ctx, "read", []byte(fmt.Sprintf(`{"path":%q}`, tt.path)))
-		lines, _ := notices.Take()
+		lines := notices.Take()
 		if got := strings.Join(lines, "\n"); got != tt.want {
 			t.Errorf("read %s (err %v): notices %q, want %q", tt.path, err, got, tt.want)
 		}
