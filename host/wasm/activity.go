@@ -68,8 +68,9 @@ func httpTarget(raw string) string {
 	return u.Host + u.EscapedPath()
 }
 
-// observedFS records, for one instance, what its guest opens and changes in a mount; the
-// mount's own fsguard FS decides what is allowed.
+// observedFS records, for one instance, what its guest opens and changes in a mount when the
+// plugin's activity is recorded, and tells the caller (activity.Notices) of a path that leaves
+// the mount whether or not it is; the mount's own fsguard FS decides what is allowed.
 type observedFS struct {
 	experimentalsys.FS
 	guard experimentalsys.FS // the mount's fsguard FS, which o.FS wraps
@@ -79,6 +80,9 @@ type observedFS struct {
 
 // note records an operation on paths (two for a rename).
 func (o observedFS) note(op string, errno experimentalsys.Errno, paths ...string) {
+	if o.in.plugin.spec.Activity == nil && errno != escapeErrno {
+		return // nothing is recorded, and only an escape is told
+	}
 	var err error
 	if errno != 0 {
 		err = fsError(errno)
@@ -149,7 +153,7 @@ func fsError(errno experimentalsys.Errno) error {
 }
 
 // fsConfigFor is the instance's view of the plugin's mounts: writes counted against its
-// limits, and recorded when the plugin records activity.
+// limits, escapes told to the caller, and everything recorded when the plugin records activity.
 func (p *Plugin) fsConfigFor(in *instance) wazero.FSConfig {
 	if len(p.mounts) == 0 {
 		return nil
@@ -164,9 +168,7 @@ func (p *Plugin) fsConfigFor(in *instance) wazero.FSConfig {
 			}
 			fs = q
 		}
-		if p.spec.Activity != nil {
-			fs = observedFS{FS: fs, guard: m.fs, in: in, guest: m.guest}
-		}
+		fs = observedFS{FS: fs, guard: m.fs, in: in, guest: m.guest}
 		cfg = cfg.(sysfs.FSConfig).WithSysFSMount(fs, m.guest)
 	}
 	return cfg

@@ -126,19 +126,24 @@ func TestOutsideGrantsIsTold(t *testing.T) {
 	}
 	spec := specFor(t, "testdata/hostile/fsescape")
 	spec.Mounts = []Mount{{HostDir: ws, GuestPath: "/workspace"}}
+	// Told whether or not the plugin's activity is recorded.
+	unrecorded := load(t, e, spec)
 	spec.Activity = &memSink{}
 	p := load(t, e, spec)
 	for _, tt := range []struct{ path, want string }{
 		{"/home/x/.env", "denied: /home/x/.env is outside the plugin's file grants"},
 		{"/workspace/link-out", "denied: /workspace/link-out is outside the plugin's file grants"},
+		{"/workspace/../../etc/passwd", "denied: /etc/passwd is outside the plugin's file grants"}, // Go cleans the path first
 		{"/workspace/a.txt", ""},
 		{"/workspace/missing.txt", ""},
 	} {
-		ctx, notices := activity.WithNotices(context.Background())
-		_, err := p.Call(ctx, "read", []byte(fmt.Sprintf(`{"path":%q}`, tt.path)))
-		lines := notices.Take()
-		if got := strings.Join(lines, "\n"); got != tt.want {
-			t.Errorf("read %s (err %v): notices %q, want %q", tt.path, err, got, tt.want)
+		for _, p := range []*Plugin{p, unrecorded} {
+			ctx, notices := activity.WithNotices(context.Background())
+			_, err := p.Call(ctx, "read", []byte(fmt.Sprintf(`{"path":%q}`, tt.path)))
+			lines := notices.Take()
+			if got := strings.Join(lines, "\n"); got != tt.want {
+				t.Errorf("read %s (recorded %v, err %v): notices %q, want %q", tt.path, p.spec.Activity != nil, err, got, tt.want)
+			}
 		}
 	}
 	// Without Notices in the context the call is the same, and nothing is told.

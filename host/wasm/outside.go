@@ -23,8 +23,8 @@ import (
 //
 // Guests built on wasi-libc (C, Rust, TinyGo, Zig) fail such a lookup inside the guest
 // (ENOENT, or ENOTCAPABLE in older versions) without calling the host at all; those the host cannot see. A path that leaves
-// a mount through ".." or a symbolic link does reach fsguard, which refuses it (EPERM) and
-// observedFS records it.
+// a mount through ".." or a symbolic link does reach fsguard, which refuses it (EPERM), and
+// observedFS tells it (and records it, when activity is recorded).
 
 // outsideGrantsDetail is what a denial of a path outside every grant says.
 const outsideGrantsDetail = "outside the plugin's file grants"
