@@ -495,4 +495,13 @@ func TestCanceledCall(t *testing.T) {
 	if !errors.Is(err, context.Canceled) && abi.CodeOf(err) != abi.CodeCanceled {
 		t.Fatal(err)
 	}
+	// Given up at once: before the call starts or in its first millisecond, before the caller
+	// is watched; the kill switch's first check ends it.
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		_, err := p.Call(ctx, "spin", []byte(`{}`))
+		wantCode(t, err, abi.CodeCanceled)
+	}
+	assertAlive(t, e)
 }
