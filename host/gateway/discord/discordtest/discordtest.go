@@ -264,7 +264,12 @@ func (s *Server) dispatchLocked(typ string, d any) {
 	b, _ := json.Marshal(map[string]any{"op": 0, "t": typ, "s": s.seq, "d": d})
 	s.log = append(s.log, dispatch{seq: s.seq, typ: typ, d: d, data: b})
 	if s.conn != nil {
-		s.conn.WriteMessage(websocket.TextMessage, b)
+		if err := s.conn.WriteMessage(websocket.TextMessage, b); err != nil {
+			// The bot's connection died and its reader has not seen it yet: the event was not
+			// delivered, so it stays pending for the next session (identify) or resume.
+			s.conn = nil
+			return
+		}
 		s.sent = s.seq
 	}
 }
@@ -420,7 +425,10 @@ func (s *Server) resume(c *websocket.Conn, d json.RawMessage) bool {
 	}
 	for _, e := range s.log {
 		if e.seq > rs.Seq {
-			c.WriteMessage(websocket.TextMessage, e.data)
+			if err := c.WriteMessage(websocket.TextMessage, e.data); err != nil {
+				s.mu.Unlock()
+				return false // died while resuming: the events stay pending for the next try
+			}
 		}
 	}
 	s.sent = s.seq
