@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/host/apiserver"
+	"github.com/hermes-agent/hermes/host/attempts"
 	"github.com/hermes-agent/hermes/host/config"
 	"github.com/hermes-agent/hermes/host/doctor"
 	"github.com/hermes-agent/hermes/host/install"
@@ -188,7 +189,7 @@ type Server struct {
 	sessions map[string]*session
 	now      func() time.Time
 
-	limit *loginLimiter
+	limit *attempts.Limiter
 }
 
 type session struct {
@@ -216,7 +217,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	return &Server{o: o, pages: pages, token: token, sessions: map[string]*session{}, now: time.Now,
-		limit: newLoginLimiter(maxFailures, failureWindow, maxClients)}, nil
+		limit: attempts.New(maxFailures, failureWindow, maxClients, attempts.DropOldest)}, nil
 }
 
 // LoginURL is the one-time URL that logs its first opener in.
@@ -366,24 +367,26 @@ func (s *Server) clock() time.Time {
 	return s.now()
 }
 
-// refused answers 429 when client has failed too often, naming when to try again.
-func (s *Server) refused(w http.ResponseWriter, r *http.Request, client string) bool {
+// tryLogin counts a login attempt of r's client (forgotten by s.limit.Forget if it succeeds),
+// or answers 429 when the client has failed too often, naming when to try again.
+func (s *Server) tryLogin(w http.ResponseWriter, r *http.Request) (client string, left int, ok bool) {
+	client = clientKey(r)
 	now := s.clock()
-	wait := s.limit.retryAfter(client, now)
-	if wait <= 0 {
-		return false
+	ok, left, wait := s.limit.Try(client, now)
+	if ok {
+		return client, left, true
 	}
 	secs := int((wait + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	s.render(w, r, http.StatusTooManyRequests, "login", pageData{Title: "Log in",
 		Error: fmt.Sprintf("Too many failed logins from your address. Try again in %d seconds (after %s UTC).", secs, now.Add(wait).UTC().Format(time.TimeOnly)),
 		Data:  s.loginData()})
-	return true
+	return client, 0, false
 }
 
-// failed counts a failed login of client, and logs when that refuses its next ones.
-func (s *Server) failed(client string) {
-	if s.limit.fail(client, s.clock()) {
+// failed logs a failed login of client that was its last one allowed.
+func (s *Server) failed(client string, left int) {
+	if left == 0 {
 		s.o.Logger.Warn("dashboard: too many failed logins; refusing this client's logins for now", "client", client, "for", failureWindow)
 	}
 }
@@ -427,37 +430,37 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusOK, "login", pageData{Title: "Log in", Data: s.loginData()})
 		return
 	}
-	client := clientKey(r)
-	if s.refused(w, r, client) {
+	client, left, ok := s.tryLogin(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
-	ok := s.token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.token)) == 1
+	ok = s.token != "" && subtle.ConstantTimeCompare([]byte(given), []byte(s.token)) == 1
 	if ok {
 		s.token = "" // spent
 	}
 	s.mu.Unlock()
 	if !ok {
-		s.failed(client)
+		s.failed(client, left)
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "This login link is not valid or was already used. Restart hermes dashboard for a new one.", Data: s.loginData()})
 		return
 	}
-	s.limit.forget(client)
+	s.limit.Forget(client)
 	s.startSession(w, r)
 }
 
 // loginPassword logs in with the password or the token typed on the login page.
 func (s *Server) loginPassword(w http.ResponseWriter, r *http.Request) {
-	client := clientKey(r)
-	if s.refused(w, r, client) {
+	client, left, ok := s.tryLogin(w, r)
+	if !ok {
 		return
 	}
 	if !s.secretMatches(r.PostFormValue("password")) {
-		s.failed(client)
+		s.failed(client, left)
 		s.render(w, r, http.StatusUnauthorized, "login", pageData{Title: "Log in", Error: "Wrong " + cmp.Or(s.secretName(), "password") + ".", Data: s.loginData()})
 		return
 	}
-	s.limit.forget(client)
+	s.limit.Forget(client)
 	s.startSession(w, r)
 }
 

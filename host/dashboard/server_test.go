@@ -20,6 +20,7 @@ import (
 
 	"github.com/hermes-agent/hermes/abi/manifest"
 	"github.com/hermes-agent/hermes/host/activity"
+	"github.com/hermes-agent/hermes/host/attempts"
 	"github.com/hermes-agent/hermes/host/install"
 	"github.com/hermes-agent/hermes/host/registry"
 	"github.com/hermes-agent/hermes/host/registry/registrytest"
@@ -322,23 +323,23 @@ func TestLoginLimitEndsWithItsWindow(t *testing.T) {
 	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, a); rec.Code != http.StatusSeeOther {
 		t.Errorf("the right password once the window ended: %d, want 303", rec.Code)
 	}
-	if n := h.srv.limit.tracked(); n != 0 {
+	if n := h.srv.limit.Tracked(); n != 0 {
 		t.Errorf("after A logged in the limiter still tracks %d clients", n)
 	}
 }
 
-// However many addresses a flood comes from, the table holds at most its size; the oldest
-// window goes first, and a client still in the table stays limited.
+// However many addresses a flood comes from, the table holds at most its size, and a client
+// still in the table stays limited (host/attempts tests the table itself).
 func TestLoginLimiterStaysBounded(t *testing.T) {
 	const size = 16
 	h := newHarness(t, func(o *Options) { o.Password = "correct horse" })
-	h.srv.limit = newLoginLimiter(maxFailures, failureWindow, size)
+	h.srv.limit = attempts.New(maxFailures, failureWindow, size, attempts.DropOldest)
 	now := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
 	h.setClock(&now)
 	for i := range 10 * size {
 		remote := "10.0." + strconv.Itoa(i/256) + "." + strconv.Itoa(i%256) + ":1"
 		h.do("POST", "/login", url.Values{"password": {"wrong"}}, nil, map[string]string{"RemoteAddr": remote})
-		if n := h.srv.limit.tracked(); n > size {
+		if n := h.srv.limit.Tracked(); n > size {
 			t.Fatalf("after %d clients the limiter tracks %d, more than %d", i+1, n, size)
 		}
 		now = now.Add(time.Millisecond)
@@ -350,27 +351,6 @@ func TestLoginLimiterStaysBounded(t *testing.T) {
 	}
 	if rec := h.do("POST", "/login", url.Values{"password": {"correct horse"}}, nil, last); rec.Code != http.StatusTooManyRequests {
 		t.Errorf("a limited client in a full table: %d, want 429", rec.Code)
-	}
-
-	// The real size, straight on the limiter: a flood of distinct clients.
-	l := newLoginLimiter(maxFailures, failureWindow, maxClients)
-	at := time.Date(2026, 12, 8, 1, 0, 0, 0, time.UTC)
-	for i := range 3 * maxClients {
-		l.fail("client-"+strconv.Itoa(i), at)
-		at = at.Add(time.Microsecond)
-	}
-	if n, m := l.tracked(), l.order.Len(); n != maxClients || m != maxClients {
-		t.Errorf("after %d clients: %d in the map, %d in the list, want %d", 3*maxClients, n, m, maxClients)
-	}
-	if _, ok := l.byKey["client-0"]; ok {
-		t.Error("the oldest client was kept and a newer one dropped")
-	}
-	if _, ok := l.byKey["client-"+strconv.Itoa(3*maxClients-1)]; !ok {
-		t.Error("the newest client was dropped")
-	}
-	l.retryAfter("anyone", at.Add(failureWindow))
-	if n := l.tracked(); n != 0 {
-		t.Errorf("once every window ended the limiter still tracks %d clients", n)
 	}
 }
 

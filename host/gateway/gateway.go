@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/hermes-agent/hermes/host/agent"
+	"github.com/hermes-agent/hermes/host/attempts"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -113,9 +114,13 @@ const (
 	DefaultShutdownTimeout    = 30 * time.Second
 	// PairingLifetime is how long a code made by `hermes gateway pair` is valid.
 	PairingLifetime = 10 * time.Minute
-	// MaxPairingFailures wrong codes from one user within PairingWindow stop their attempts.
-	MaxPairingFailures = 5
-	PairingWindow      = 10 * time.Minute
+	// MaxPairingFailures wrong codes from one user within PairingWindow (from their first) stop
+	// their attempts until it ends. At most maxTrackedStrangers users are counted at once; when
+	// that many have open windows, other strangers are refused too (a flood of accounts buys
+	// no guesses nobody counts) until one ends.
+	MaxPairingFailures  = 5
+	PairingWindow       = 10 * time.Minute
+	maxTrackedStrangers = 4096
 	// typingEvery repeats "typing…", which platforms show for about five seconds.
 	typingEvery = 4 * time.Second
 )
@@ -158,7 +163,7 @@ type Gateway struct {
 	mu       sync.Mutex
 	draining bool
 	busy     map[string]*turn            // chat key → its running turn
-	failures pairingFailures             // recent wrong pairing codes, per user
+	failures *attempts.Limiter           // pairing codes tried, per user
 	pending  map[string]*pendingApproval // chat key → the question its turn waits on
 	state    string                      // the connection state last recorded
 }
@@ -225,6 +230,7 @@ func New(cfg Config, ad Adapter, runner Runner, st Store) (*Gateway, error) {
 		cfg: cfg, ad: ad, platform: ad.Platform(), runner: runner, st: st, log: cfg.Logger,
 		allowed: map[string]bool{}, slots: make(chan struct{}, cfg.MaxConcurrentTurns),
 		busy: map[string]*turn{}, pending: map[string]*pendingApproval{},
+		failures: attempts.New(MaxPairingFailures, PairingWindow, maxTrackedStrangers, attempts.RefuseNew),
 	}
 	if g.log == nil {
 		g.log = slog.Default()
@@ -414,7 +420,7 @@ func (g *Gateway) pair(ctx context.Context, m Message) bool {
 	}
 	code := strings.ToUpper(match[1])
 	now := time.Now()
-	if !g.failures.attempt(m.UserID, now) {
+	if ok, _, _ := g.failures.Try(m.UserID, now); !ok {
 		return false
 	}
 	ok, err := g.st.RedeemGatewayPairing(ctx, g.platform, code, m.UserID, now)
@@ -425,7 +431,7 @@ func (g *Gateway) pair(ctx context.Context, m Message) bool {
 	if !ok {
 		return false // the attempt stays counted
 	}
-	g.failures.forget(m.UserID)
+	g.failures.Forget(m.UserID)
 	g.log.Info("gateway: user paired", "user", m.UserID)
 	g.reply(m.Chat, "Paired: you can talk to the agent now. Send /new at any time to start a fresh session.")
 	return true
