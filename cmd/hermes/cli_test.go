@@ -148,7 +148,7 @@ func TestPluginLifecycle(t *testing.T) {
 func TestExitCodes(t *testing.T) {
 	c := newCLI(t)
 	c.mustRun(t, "plugins", "install", testplugins.Dir(t, "sdk/c/example"), "--yes", "--allow-unsigned")
-	loop := copyDir(t, testplugins.Dir(t, "testdata/hostile/loop"))
+	loop := testplugins.CopyTree(t, testplugins.Dir(t, "testdata/hostile/loop"))
 	appendFile(t, filepath.Join(loop, "plugin.toml"), "\n[limits]\ntimeout = \"300ms\"\n")
 	c.mustRun(t, "plugins", "install", loop, "--yes", "--allow-unsigned")
 
@@ -248,20 +248,6 @@ func readUntil(t *testing.T, r io.Reader, marker string) string {
 		t.Fatalf("no %q on the terminal; got:\n%s", marker, buf.String())
 	}
 	return buf.String()
-}
-
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	os.MkdirAll(dst, 0o755)
-	entries, _ := os.ReadDir(src)
-	for _, e := range entries {
-		if !e.IsDir() {
-			b, _ := os.ReadFile(filepath.Join(src, e.Name()))
-			os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
-		}
-	}
-	return dst
 }
 
 func appendFile(t *testing.T, path, text string) {

@@ -17,7 +17,7 @@ import (
 func TestFilesUpdateFromTheFirstRelease(t *testing.T) {
 	c := newCLI(t)
 	shipped := testplugins.Dir(t, "plugins/files")
-	old := copyDir(t, shipped)
+	old := testplugins.CopyTree(t, shipped)
 	manifest := filepath.Join(old, "plugin.toml")
 	data, err := os.ReadFile(manifest)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/hermes-agent/hermes/host/testplugins"
 	"github.com/hermes-agent/hermes/store"
 )
 
@@ -22,30 +23,6 @@ func skillsCorpus(t *testing.T, parts ...string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// copySkill copies a skill directory tree, for tests that change it.
-func copySkill(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
 }
 
 type listedSkill struct {
@@ -67,7 +44,7 @@ func (c *cliHome) skillsList(t *testing.T) []listedSkill {
 
 func TestSkillsLifecycle(t *testing.T) {
 	c := newCLI(t)
-	src := copySkill(t, skillsCorpus(t, "benign", "csv-report"))
+	src := testplugins.CopyTree(t, skillsCorpus(t, "benign", "csv-report"))
 	// Its WebAssembly tool is a plugin like any other: unsigned, it needs --allow-unsigned.
 	c.wantExit(t, ExitDenied, "--allow-unsigned", "skills", "install", src, "--yes")
 	out := c.mustRun(t, "skills", "install", src, "--yes", "--allow-unsigned")

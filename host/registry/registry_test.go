@@ -83,19 +83,16 @@ func (f *fixture) installedFile(tb testing.TB, plugin, file string) string {
 // copyPlugin copies a fixture directory so a test can change its manifest or module.
 func copyPlugin(tb testing.TB, rel string, edit func(manifest string) string) string {
 	tb.Helper()
-	src := testplugins.Dir(tb, rel)
-	dst := filepath.Join(tb.TempDir(), filepath.Base(src))
-	os.MkdirAll(dst, 0o755)
-	entries, _ := os.ReadDir(src)
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
+	dst := testplugins.CopyTree(tb, testplugins.Dir(tb, rel))
+	if edit != nil {
+		file := filepath.Join(dst, manifest.File)
+		b, err := os.ReadFile(file)
+		if err != nil {
+			tb.Fatal(err)
 		}
-		b, _ := os.ReadFile(filepath.Join(src, e.Name()))
-		if e.Name() == manifest.File && edit != nil {
-			b = []byte(edit(string(b)))
+		if err := os.WriteFile(file, []byte(edit(string(b))), 0o644); err != nil {
+			tb.Fatal(err)
 		}
-		os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644)
 	}
 	return dst
 }
