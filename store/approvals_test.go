@@ -226,7 +226,7 @@ func TestApprovalsUpgradeFromV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := userVersion(t, v1); v != 1 {
+	if v := pragma(t, v1, "user_version"); v != 1 {
 		t.Fatalf("v1 database has user_version %d", v)
 	}
 	rec := testRecord("alpha")

@@ -114,7 +114,7 @@ func TestMigrationAddsGatewayTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
+	if v := pragma(t, db, "user_version"); v != len(migrations) {
 		t.Fatalf("user_version %d, want %d", v, len(migrations))
 	}
 	if got, err := db.GetSession(ctx, s.ID, SessionFilter{Source: "cli"}); err != nil || got.Title != "kept" {

@@ -143,15 +143,6 @@ func fileBytes(t *testing.T, db *DB) int64 {
 	return fi.Size()
 }
 
-func autoVacuum(t *testing.T, db *DB) int {
-	t.Helper()
-	var mode int
-	if err := db.sql.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	return mode
-}
-
 // fillKV gives plugin n values of 1 MiB.
 func fillKV(t *testing.T, db *DB, plugin string, n int) {
 	t.Helper()
@@ -176,7 +167,7 @@ func TestRemovePluginGivesSpaceBack(t *testing.T) {
 	} {
 		t.Run(remove.name, func(t *testing.T) {
 			db, _ := openTest(t)
-			if m := autoVacuum(t, db); m != autoVacuumIncremental {
+			if m := pragma(t, db, "auto_vacuum"); m != autoVacuumIncremental {
 				t.Fatalf("new database: auto_vacuum %d, want %d (incremental)", m, autoVacuumIncremental)
 			}
 			if err := db.PutPlugin(ctx, testRecord("big")); err != nil {
@@ -222,7 +213,7 @@ func TestMigrationV11(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if m := autoVacuum(t, old); m != 0 {
+	if m := pragma(t, old, "auto_vacuum"); m != 0 {
 		t.Fatalf("v10 database: auto_vacuum %d, want 0", m)
 	}
 	if err := old.PutPlugin(ctx, testRecord("big")); err != nil {
@@ -237,7 +228,7 @@ func TestMigrationV11(t *testing.T) {
 	old.Close()
 
 	db := openUpgraded(t, path)
-	if m := autoVacuum(t, db); m != autoVacuumIncremental {
+	if m := pragma(t, db, "auto_vacuum"); m != autoVacuumIncremental {
 		t.Errorf("after the upgrade: auto_vacuum %d, want %d (incremental)", m, autoVacuumIncremental)
 	}
 	if _, err := db.GetPlugin(ctx, "big"); err != nil {
@@ -268,7 +259,7 @@ func TestMigrationV11(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	free := freePages(t, db)
+	free := pragma(t, db, "freelist_count")
 	if free == 0 {
 		t.Fatal("deleting 2 MiB of kv left no free pages")
 	}
@@ -278,16 +269,7 @@ func TestMigrationV11(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if got := freePages(t, again); got != free {
+	if got := pragma(t, again, "freelist_count"); got != free {
 		t.Errorf("reopening the upgraded database: %d free pages, %d before (vacuumed again?)", got, free)
 	}
-}
-
-func freePages(t *testing.T, db *DB) int {
-	t.Helper()
-	var n int
-	if err := db.sql.QueryRow("PRAGMA freelist_count").Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
 }

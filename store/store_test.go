@@ -36,11 +36,12 @@ func perm(t *testing.T, path string) os.FileMode {
 	return fi.Mode().Perm()
 }
 
-func userVersion(t *testing.T, db *DB) int {
+// pragma reads an integer PRAGMA of db: "user_version", "auto_vacuum", "freelist_count".
+func pragma(t *testing.T, db *DB, name string) int {
 	t.Helper()
 	var v int
-	if err := db.sql.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
-		t.Fatal(err)
+	if err := db.sql.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+		t.Fatalf("PRAGMA %s: %v", name, err)
 	}
 	return v
 }
@@ -54,7 +55,7 @@ func openUpgraded(t *testing.T, path string) *DB {
 		t.Fatalf("upgrade: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if v := userVersion(t, db); v != len(migrations) {
+	if v := pragma(t, db, "user_version"); v != len(migrations) {
 		t.Errorf("user_version %d, want %d", v, len(migrations))
 	}
 	return db
@@ -240,7 +241,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatalf("reopen %d: %v", i, err)
 		}
-		if v := userVersion(t, db); v != len(migrations) {
+		if v := pragma(t, db, "user_version"); v != len(migrations) {
 			t.Errorf("reopen %d: user_version %d, want %d", i, v, len(migrations))
 		}
 		if v, ok, err := db.KVGet(ctx, "p", "k"); err != nil || !ok || string(v) != "v" {
@@ -269,7 +270,7 @@ func TestMigrationUpgradesInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatalf("upgrade: %v", err)
 	}
-	if v := userVersion(t, db); v != len(next) {
+	if v := pragma(t, db, "user_version"); v != len(next) {
 		t.Errorf("user_version %d, want %d", v, len(next))
 	}
 	if _, err := db.sql.Exec(`INSERT INTO extra VALUES (1)`); err != nil {
@@ -300,7 +301,7 @@ func TestMigrationFromEmptyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
+	if v := pragma(t, db, "user_version"); v != len(migrations) {
 		t.Errorf("user_version %d, want %d", v, len(migrations))
 	}
 }
@@ -322,7 +323,7 @@ func TestMigrationFailureRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if v := userVersion(t, db); v != len(migrations) {
+	if v := pragma(t, db, "user_version"); v != len(migrations) {
 		t.Errorf("user_version %d after failed step, want %d", v, len(migrations))
 	}
 	var n int
