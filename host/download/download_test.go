@@ -76,7 +76,7 @@ func TestHTTPSRefusesBeforeConnecting(t *testing.T) {
 		if !errors.As(err, &refused) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err %v, want a refusal containing %q", c.url, err, c.want)
 		}
-		if err != nil && strings.Contains(err.Error(), secret) && !strings.Contains(c.want, "valid") {
+		if err != nil && strings.Contains(err.Error(), secret) {
 			t.Errorf("%s: the error shows the password: %v", c.url, err)
 		}
 	}

@@ -140,9 +140,20 @@ func TestCallCtxOutlivesItsCall(t *testing.T) {
 			case <-stop:
 				return
 			default:
-				c.Value(probeKey{})
-				c.Deadline()
-				_ = c.Err()
+				if v := c.Value(probeKey{}); v != nil {
+					if _, ok := v.(int); !ok {
+						t.Errorf("value %v: neither nil (between calls) nor a caller's", v)
+						return
+					}
+				}
+				if _, ok := c.Deadline(); !ok {
+					t.Error("no deadline")
+					return
+				}
+				if err := c.Err(); err != nil {
+					t.Errorf("err %v: no call was ended", err)
+					return
+				}
 			}
 		}
 	}()
