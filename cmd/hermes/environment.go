@@ -224,7 +224,7 @@ func (e *environment) agent(ctx context.Context, model, resume string) (*agent.A
 	if resume != "" {
 		session, err = e.db.GetSession(ctx, resume, store.SessionFilter{Source: "cli"})
 		if err != nil {
-			return nil, store.Session{}, notFoundSession(resume, sourceFilter("cli"), err)
+			return nil, store.Session{}, notFoundSession(resume, sourceFilter("cli"), err, "")
 		}
 	} else if session, err = e.db.CreateSession(ctx, "cli", profile, model, ""); err != nil {
 		return nil, store.Session{}, err

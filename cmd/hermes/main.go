@@ -72,8 +72,9 @@ func classExit(c classify.Class) error {
 	return &classified{c}
 }
 
-// notFoundSession explains a session the filter does not find.
-func notFoundSession(id string, f store.SessionFilter, err error) error {
+// notFoundSession explains a session the filter does not find; more, when not empty, follows
+// as a further hint.
+func notFoundSession(id string, f store.SessionFilter, err error, more string) error {
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -84,6 +85,9 @@ func notFoundSession(id string, f store.SessionFilter, err error) error {
 			list += " --source " + f.Source
 		}
 		msg = fmt.Sprintf("no %s session %s (see: %s)", sourceName(f.Source), id, list)
+	}
+	if more != "" {
+		msg += "; " + more
 	}
 	return &abi.Error{Code: abi.CodeNotFound, Message: msg, Err: err}
 }

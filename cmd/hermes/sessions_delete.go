@@ -31,7 +31,7 @@ func runSessionsDelete(ctx context.Context, env *environment, opts *sessionsDele
 		return err
 	}
 	if err := db.DeleteSession(ctx, opts.ID, sourceFilter("cli")); err != nil {
-		return notFoundSession(opts.ID, sourceFilter("cli"), err)
+		return notFoundSession(opts.ID, sourceFilter("cli"), err, "")
 	}
 	env.printf("Deleted session %s.\n", opts.ID)
 	return nil

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/hermes-agent/hermes/abi"
 	"github.com/hermes-agent/hermes/host/agent"
 	"github.com/hermes-agent/hermes/store"
 )
@@ -47,12 +45,11 @@ func runSessionsShow(ctx context.Context, env *environment, opts *sessionsShowOp
 	}
 	filter := store.SessionFilter{Source: opts.Source, AllSources: opts.All}
 	if _, err := db.GetSession(ctx, opts.ID, filter); err != nil {
-		err = notFoundSession(opts.ID, filter, err)
-		var ae *abi.Error
-		if errors.As(err, &ae) && !opts.All {
-			ae.Message += "; a session of any source: hermes sessions show --all " + opts.ID
+		more := ""
+		if !opts.All {
+			more = "a session of any source: hermes sessions show --all " + opts.ID
 		}
-		return err
+		return notFoundSession(opts.ID, filter, err, more)
 	}
 	msgs, err := db.Messages(ctx, opts.ID, filter)
 	if err != nil {
