@@ -28,11 +28,13 @@ import (
 // the tree, every process that left the session (setsid: busybox timeout's watcher, daemons)
 // after the command started unless it belongs to another exec (a session whose leader has no
 // parent in the container), and every process group they are in (timeout(1) and job control
-// make groups of their own), repeated until none is left. Shell builtins only, so it needs no
+// make groups of their own), repeated until two passes in a row find none: a process killed
+// in the middle of a fork leaves a child that may appear only after the next pass listed /proc
+// (a timeout(1) watcher was once left so). Shell builtins only, so it needs no
 // process slot even when the command used up the pids limit. Status 0 when the tree is gone,
 // 1 when something survived.
 const sweepFunc = `sweep() {
-	r=$1 st=$2 own=$3 me=$$ i=0
+	r=$1 st=$2 own=$3 me=$$ i=0 clear=
 	while [ $i -lt 100 ]; do
 		i=$((i+1))
 		[ -z "$own" ] && kill -9 -$r 2>/dev/null
@@ -61,7 +63,12 @@ const sweepFunc = `sweep() {
 			found="$found $p"
 			[ "$pg" -gt 1 ] 2>/dev/null && [ "$pg" != "$me" ] && [ "$pg" != "$r" -o -z "$own" ] && groups="$groups -$pg"
 		done
-		[ -z "$found" ] && return 0
+		if [ -z "$found" ]; then
+			[ -n "$clear" ] && return 0
+			clear=1
+			continue
+		fi
+		clear=
 		kill -9 $groups $found 2>/dev/null
 	done
 	return 1
